@@ -2,10 +2,14 @@
 
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
-from sk_dlsetup import InputNormalizer
+from sk_dlsetup import InputNormalizer, MLPFromScratch, MLPFromScratchRegressor
 
 ESTIMATORS = [
     InputNormalizer(),
+    MLPFromScratch(max_iter=100, random_state=0),
+    MLPFromScratch(solver="lbfgs", max_iter=100, random_state=0),
+    MLPFromScratchRegressor(max_iter=100, random_state=0),
+    MLPFromScratchRegressor(solver="lbfgs", max_iter=100, random_state=0),
 ]
 
 # Checks expected to fail, each with its reason: {estimator class name: {check: why}}.

@@ -1,0 +1,145 @@
+"""Losses paired with their canonical output activations.
+
+Each loss works from the output *pre-activation* ``Z`` (log-sum-exp and softplus
+forms, so saturated outputs give finite values) and, in the same pass, turns
+``Z`` into the output delta ``dJ/dZ``. With the canonical pairing the delta is
+simply ``g_out(Z) - Y`` (divided by the number of outputs for the squared error,
+whose value averages over outputs; scikit-learn's MLP omits that division, its
+issue #8349), times the per-sample averaging weight.
+
+The data term is scikit-learn's:
+
+.. math::
+
+    J_{data} = \\frac{\\sum_i s_i \\ell_i}{\\sum_i s_i}
+
+with ``s_i = 1`` when there are no sample weights.
+"""
+
+from typing import NamedTuple
+
+import numpy as np
+from scipy.special import expit
+
+
+def binary_log_loss(Z, Y):
+    """Logistic outputs: per-sample ``sum_k softplus(z) - y z``; ``Z <- expit(Z) - Y``.
+
+    ``softplus(z) - y z`` equals ``-[y log p + (1 - y) log(1 - p)]`` for
+    ``p = expit(z)`` without overflow or ``log(0)``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> Z, Y = np.array([[0.0], [2.0]]), np.array([[1.0], [0.0]])
+    >>> per_sample = binary_log_loss(Z, Y)
+    >>> bool(np.allclose(per_sample, [np.log(2), 2 + np.log1p(np.exp(-2))]))
+    True
+    >>> bool(np.allclose(Z, [[0.5 - 1], [1 / (1 + np.exp(-2))]]))
+    True
+    """
+    per_sample = np.logaddexp(0.0, Z)
+    per_sample -= Y * Z
+    expit(Z, out=Z)
+    Z -= Y
+    return per_sample.sum(axis=1)
+
+
+def softmax_log_loss(Z, Y):
+    """Softmax outputs: per-sample ``logsumexp(z) - sum(y z)``; ``Z <- softmax(Z) - Y``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> Z, Y = np.zeros((2, 4)), np.eye(4)[:2]
+    >>> bool(np.allclose(softmax_log_loss(Z, Y), np.log(4)))
+    True
+    >>> Z[0]
+    array([-0.75,  0.25,  0.25,  0.25])
+    """
+    Z -= Z.max(axis=1, keepdims=True)
+    target_logit = np.einsum("ij,ij->i", Y, Z)
+    np.exp(Z, out=Z)
+    normalizer = Z.sum(axis=1, keepdims=True)
+    Z /= normalizer
+    Z -= Y
+    return np.log(normalizer[:, 0]) - target_logit
+
+
+def half_squared_error(Z, Y):
+    """Identity outputs: per-sample ``sum_k (z - y)^2 / (2 k)``; ``Z <- (Z - Y) / k``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> Z = np.array([[1.0, 3.0]])
+    >>> half_squared_error(Z, np.zeros((1, 2))), Z
+    (array([2.5]), array([[0.5, 1.5]]))
+    """
+    Z -= Y
+    n_outputs = Z.shape[1]
+    per_sample = np.einsum("ij,ij->i", Z, Z)
+    per_sample /= 2 * n_outputs
+    if n_outputs > 1:
+        Z /= n_outputs
+    return per_sample
+
+
+def logistic_output(Z):
+    """Sigmoid of each output unit (binary and multilabel), in place."""
+    return expit(Z, out=Z)
+
+
+def softmax_output(Z):
+    """Row-wise softmax (multiclass), in place, shifted by the row maximum."""
+    Z -= Z.max(axis=1, keepdims=True)
+    np.exp(Z, out=Z)
+    Z /= Z.sum(axis=1, keepdims=True)
+    return Z
+
+
+def identity_output(Z):
+    """Identity output (regression)."""
+    return Z
+
+
+class Loss(NamedTuple):
+    """A loss, ``per_sample(Z, Y)``, and its canonical output activation."""
+
+    per_sample: object
+    output: object
+    output_name: str
+
+
+LOSSES = {
+    "binary_log_loss": Loss(binary_log_loss, logistic_output, "logistic"),
+    "log_loss": Loss(softmax_log_loss, softmax_output, "softmax"),
+    "squared_error": Loss(half_squared_error, identity_output, "identity"),
+}
+
+
+def data_loss_and_delta(Z, Y, loss, sample_weight=None):
+    """Weighted mean loss of output pre-activation ``Z``; turns ``Z`` into ``dJ/dZ``.
+
+    Parameters
+    ----------
+    Z : ndarray of shape (n_samples, n_outputs)
+        Output pre-activation, overwritten by the output delta.
+    Y : ndarray of shape (n_samples, n_outputs)
+        Encoded targets.
+    loss : str
+        A key of :data:`LOSSES`.
+    sample_weight : ndarray of shape (n_samples,) or None
+
+    Returns
+    -------
+    loss : float
+        ``sum_i s_i l_i / sum_i s_i``.
+    """
+    per_sample = LOSSES[loss].per_sample(Z, Y)
+    if sample_weight is None:
+        Z /= Z.shape[0]
+        return float(np.mean(per_sample, dtype=np.float64))
+    sw_sum = sample_weight.sum(dtype=np.float64)
+    Z *= (sample_weight / sw_sum).astype(Z.dtype, copy=False)[:, None]
+    return float(np.dot(per_sample, sample_weight) / sw_sum)

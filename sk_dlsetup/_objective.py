@@ -1,0 +1,177 @@
+"""The MLP objective J(theta) on fixed data: the objective protocol.
+
+Any model exposing ``objective(X, y)`` returning an object with ``theta0``,
+``blocks``, ``loss(theta)`` and ``gradient(theta)`` can be checked by
+:func:`sk_dlsetup.check_gradients`; :class:`MLPObjective` is ours.
+"""
+
+import numpy as np
+
+from ._network import (
+    allocate_activations,
+    backprop,
+    forward,
+    pack,
+    parameter_blocks,
+    unpack,
+)
+
+
+class MLPObjective:
+    """Deterministic ``J(theta)`` and backprop ``dJ/dtheta`` of an MLP on fixed data.
+
+    ``J`` is scikit-learn's MLP objective: the (weighted) mean loss plus
+    ``0.5 * alpha * sum ||W||_F^2 / sum(sample_weight)``. Dropout, if any, is
+    frozen into ``keep_masks`` so that ``J`` is a fixed function of theta.
+
+    Parameters
+    ----------
+    coefs, intercepts : list of ndarray
+        The parameters at which ``theta0`` is taken (copied).
+    X : ndarray of shape (n_samples, n_features)
+        Input, float32 or float64: the dtype the network is evaluated in.
+    Y : ndarray of shape (n_samples, n_outputs)
+        Targets already encoded for the output layer (one-hot, 0/1 or real).
+    activation : str
+        Hidden activation, a key of ``ACTIVATIONS``.
+    loss : str
+        A key of ``LOSSES``: 'log_loss', 'binary_log_loss' or 'squared_error'.
+    alpha : float
+        L2 penalty strength.
+    sample_weight : ndarray of shape (n_samples,) or None
+    keep_masks : list of ndarray or None
+        Frozen inverted-dropout masks, one per hidden layer.
+
+    Attributes
+    ----------
+    theta0 : ndarray of shape (n_params,), float64
+        ``W1, b1, ..., WL, bL`` flattened in C order.
+    blocks : list of (name, slice, shape)
+        Where each ``W[l]`` / ``b[l]`` lives in theta.
+    layer_units : list of int
+        ``[n_features, hidden..., n_outputs]``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from scipy.optimize import check_grad
+    >>> rng = np.random.RandomState(0)
+    >>> X, Y = rng.randn(5, 3), np.eye(2)[[0, 1, 0, 1, 1]]
+    >>> coefs = [rng.randn(3, 4), rng.randn(4, 2)]
+    >>> intercepts = [np.zeros(4), np.zeros(2)]
+    >>> obj = MLPObjective(coefs, intercepts, X, Y, activation="tanh",
+    ...                    loss="log_loss", alpha=0.1)
+    >>> [name for name, _, _ in obj.blocks]
+    ['W1', 'b1', 'W2', 'b2']
+    >>> bool(check_grad(obj.loss, obj.gradient, obj.theta0) < 1e-6)
+    True
+    """
+
+    def __init__(
+        self,
+        coefs,
+        intercepts,
+        X,
+        Y,
+        *,
+        activation,
+        loss,
+        alpha,
+        sample_weight=None,
+        keep_masks=None,
+    ):
+        self.X = X
+        self.dtype = X.dtype
+        self.Y = np.asarray(Y, dtype=self.dtype)
+        self.activation = activation
+        self.loss_name = loss
+        self.alpha = float(alpha)
+        self.sample_weight = sample_weight
+        self.keep_masks = keep_masks
+        n_samples = X.shape[0]
+        self.layer_units = [coefs[0].shape[0]] + [W.shape[1] for W in coefs]
+        self.blocks = parameter_blocks(self.layer_units)
+        self.theta0 = pack(coefs, intercepts, dtype=np.float64)
+        if sample_weight is None:
+            self.sw_sum = float(n_samples)
+        else:
+            self.sw_sum = float(np.sum(sample_weight, dtype=np.float64))
+        self._theta = np.empty(self.theta0.size, dtype=self.dtype)
+        self._coefs, self._intercepts = unpack(self._theta, self.blocks)
+        self._grad = np.empty_like(self._theta)
+        self._grad_coefs, self._grad_intercepts = unpack(self._grad, self.blocks)
+        self._buffers = allocate_activations(
+            n_samples, self.layer_units, self.dtype, dropout=keep_masks is not None
+        )
+        self._cached_theta = None
+
+    @property
+    def n_params(self):
+        """Number of entries of theta."""
+        return self.theta0.size
+
+    def loss(self, theta):
+        """``J(theta)``: mean loss plus the L2 penalty, a Python float."""
+        return self._evaluate(theta, gradient=False)[0]
+
+    def gradient(self, theta):
+        """Backprop ``dJ/dtheta`` in theta's layout, a new float64 array."""
+        return self._evaluate(theta, gradient=True)[1].astype(np.float64)
+
+    def loss_and_gradient(self, theta):
+        """``(J(theta), dJ/dtheta)`` from one forward and one backward pass."""
+        loss, grad = self._evaluate(theta, gradient=True)
+        return loss, grad.astype(np.float64)
+
+    def output(self, theta):
+        """The output layer's pre-activation ``Z[L]`` at ``theta`` (a copy)."""
+        self._load(theta)
+        return self._forward().copy()
+
+    def _load(self, theta):
+        theta = np.asarray(theta)
+        if theta.shape != self._theta.shape:
+            raise ValueError(
+                f"theta has shape {theta.shape}; expected ({self._theta.size},)."
+            )
+        self._theta[...] = theta
+
+    def _forward(self):
+        acts, hidden, _ = self._buffers
+        return forward(
+            self.X,
+            self._coefs,
+            self._intercepts,
+            self.activation,
+            acts,
+            hidden,
+            self.keep_masks,
+        )
+
+    def _evaluate(self, theta, gradient):
+        # scipy calls loss(theta) then gradient(theta) at the same point: reuse it.
+        cached = self._cached_theta
+        if (
+            cached is not None
+            and (cached[2] or not gradient)
+            and np.array_equal(cached[0], theta)
+        ):
+            return cached[1], self._grad
+        self._load(theta)
+        loss = backprop(
+            self.X,
+            self.Y,
+            self._coefs,
+            self._intercepts,
+            self._grad_coefs,
+            self._grad_intercepts,
+            self._buffers,
+            activation=self.activation,
+            loss=self.loss_name,
+            alpha=self.alpha,
+            sample_weight=self.sample_weight,
+            keep_masks=self.keep_masks,
+            gradient=gradient,
+        )
+        self._cached_theta = (np.array(theta, dtype=np.float64), loss, gradient)
+        return loss, self._grad

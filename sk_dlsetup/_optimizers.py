@@ -1,0 +1,171 @@
+"""Stochastic optimizers updating a flat parameter vector in place.
+
+They follow scikit-learn's ``_stochastic_optimizers`` formula for formula (so a
+network trained from the same weights on the same batches ends at the same
+weights), but work on one flat ``theta`` / ``grad`` pair with preallocated
+scratch space: an update is a handful of in-place vector operations instead of
+a list of fresh arrays per parameter. They own their state (velocities,
+moments), never the weights.
+"""
+
+import numpy as np
+
+
+class SGD:
+    """Stochastic gradient descent with (Nesterov) momentum.
+
+    .. math::
+
+        v \\leftarrow \\mu v - \\eta g, \\qquad
+        \\theta \\leftarrow \\theta + (\\mu v - \\eta g \\text{ if Nesterov else } v)
+
+    Parameters
+    ----------
+    n_params : int
+    dtype : numpy dtype
+    learning_rate_init : float
+    lr_schedule : {'constant', 'invscaling', 'adaptive'}
+    momentum : float
+    nesterov : bool
+    power_t : float
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> theta, grad = np.zeros(2), np.array([1.0, -2.0])
+    >>> opt = SGD(2, np.float64, 0.1, momentum=0.0)
+    >>> opt.update(theta, grad)
+    >>> theta
+    array([-0.1,  0.2])
+    """
+
+    def __init__(
+        self,
+        n_params,
+        dtype,
+        learning_rate_init=0.1,
+        lr_schedule="constant",
+        momentum=0.9,
+        nesterov=True,
+        power_t=0.5,
+    ):
+        self.learning_rate_init = learning_rate_init
+        self.learning_rate = float(learning_rate_init)
+        self.lr_schedule = lr_schedule
+        self.momentum = momentum
+        self.nesterov = nesterov
+        self.power_t = power_t
+        self.velocity = np.zeros(n_params, dtype=dtype)
+        self._scratch = np.empty((2, n_params), dtype=dtype)
+
+    def update(self, theta, grad):
+        """Move ``theta`` one step against ``grad``, in place."""
+        scaled_grad, step = self._scratch
+        velocity = self.velocity
+        np.multiply(grad, self.learning_rate, out=scaled_grad)
+        velocity *= self.momentum
+        velocity -= scaled_grad
+        if self.nesterov:
+            np.multiply(velocity, self.momentum, out=step)
+            step -= scaled_grad
+            theta += step
+        else:
+            theta += velocity
+
+    def iteration_ends(self, time_step):
+        """Decay the learning rate under 'invscaling' (``time_step`` = samples seen)."""
+        if self.lr_schedule == "invscaling":
+            self.learning_rate = (
+                float(self.learning_rate_init) / (time_step + 1) ** self.power_t
+            )
+
+    def trigger_stopping(self, msg, verbose):
+        """Whether to stop after no improvement; 'adaptive' divides the rate by 5."""
+        if self.lr_schedule != "adaptive":
+            if verbose:
+                print(msg + " Stopping.")
+            return True
+        if self.learning_rate <= 1e-6:
+            if verbose:
+                print(msg + " Learning rate too small. Stopping.")
+            return True
+        self.learning_rate /= 5.0
+        if verbose:
+            print(msg + " Setting learning rate to %f" % self.learning_rate)
+        return False
+
+
+class Adam:
+    """Adam (Kingma and Ba, 2014) with scikit-learn's bias-corrected step size.
+
+    .. math::
+
+        m \\leftarrow \\beta_1 m + (1 - \\beta_1) g, \\quad
+        v \\leftarrow \\beta_2 v + (1 - \\beta_2) g^2, \\quad
+        \\theta \\leftarrow \\theta - \\eta
+            \\frac{\\sqrt{1 - \\beta_2^t}}{1 - \\beta_1^t}
+            \\frac{m}{\\sqrt v + \\epsilon}
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> theta, grad = np.zeros(2), np.array([1.0, -2.0])
+    >>> opt = Adam(2, np.float64, learning_rate_init=0.1)
+    >>> opt.update(theta, grad)
+    >>> theta.round(6)
+    array([-0.1,  0.1])
+    """
+
+    def __init__(
+        self,
+        n_params,
+        dtype,
+        learning_rate_init=0.001,
+        beta_1=0.9,
+        beta_2=0.999,
+        epsilon=1e-8,
+    ):
+        self.learning_rate_init = learning_rate_init
+        self.learning_rate = float(learning_rate_init)
+        self.beta_1 = beta_1
+        self.beta_2 = beta_2
+        self.epsilon = epsilon
+        self.t = 0
+        self.m = np.zeros(n_params, dtype=dtype)
+        self.v = np.zeros(n_params, dtype=dtype)
+        self._scratch = np.empty((2, n_params), dtype=dtype)
+
+    def update(self, theta, grad):
+        """Move ``theta`` one Adam step against ``grad``, in place."""
+        self.t += 1
+        m, v = self.m, self.v
+        tmp, step = self._scratch
+        m *= self.beta_1
+        np.multiply(grad, 1 - self.beta_1, out=tmp)
+        m += tmp
+        v *= self.beta_2
+        np.multiply(grad, grad, out=tmp)
+        tmp *= 1 - self.beta_2
+        v += tmp
+        self.learning_rate = (
+            self.learning_rate_init
+            * np.sqrt(1 - self.beta_2**self.t)
+            / (1 - self.beta_1**self.t)
+        )
+        np.sqrt(v, out=tmp)
+        tmp += self.epsilon
+        np.multiply(m, -self.learning_rate, out=step)
+        step /= tmp
+        theta += step
+
+    def iteration_ends(self, time_step):
+        """Adam keeps its learning-rate schedule internally."""
+
+    def trigger_stopping(self, msg, verbose):
+        """Stop after ``n_iter_no_change`` epochs without improvement."""
+        if verbose:
+            print(msg + " Stopping.")
+        return True
+
+
+OPTIMIZERS = {"sgd": SGD, "adam": Adam}

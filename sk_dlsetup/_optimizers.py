@@ -9,6 +9,7 @@ moments), never the weights.
 """
 
 import numpy as np
+from scipy.linalg.blas import get_blas_funcs
 
 
 class SGD:
@@ -56,19 +57,16 @@ class SGD:
         self.nesterov = nesterov
         self.power_t = power_t
         self.velocity = np.zeros(n_params, dtype=dtype)
-        self._scratch = np.empty((2, n_params), dtype=dtype)
+        self._axpy = get_blas_funcs("axpy", (self.velocity,))
 
     def update(self, theta, grad):
         """Move ``theta`` one step against ``grad``, in place."""
-        scaled_grad, step = self._scratch
-        velocity = self.velocity
-        np.multiply(grad, self.learning_rate, out=scaled_grad)
+        velocity, axpy = self.velocity, self._axpy
         velocity *= self.momentum
-        velocity -= scaled_grad
+        axpy(grad, velocity, a=-self.learning_rate)
         if self.nesterov:
-            np.multiply(velocity, self.momentum, out=step)
-            step -= scaled_grad
-            theta += step
+            axpy(velocity, theta, a=self.momentum)
+            axpy(grad, theta, a=-self.learning_rate)
         else:
             theta += velocity
 
@@ -133,20 +131,19 @@ class Adam:
         self.t = 0
         self.m = np.zeros(n_params, dtype=dtype)
         self.v = np.zeros(n_params, dtype=dtype)
-        self._scratch = np.empty((2, n_params), dtype=dtype)
+        self._tmp = np.empty(n_params, dtype=dtype)
+        # y += a * x in one pass (BLAS axpy) instead of a temporary and an add.
+        self._axpy = get_blas_funcs("axpy", (self.m,))
 
     def update(self, theta, grad):
         """Move ``theta`` one Adam step against ``grad``, in place."""
         self.t += 1
-        m, v = self.m, self.v
-        tmp, step = self._scratch
+        m, v, tmp, axpy = self.m, self.v, self._tmp, self._axpy
         m *= self.beta_1
-        np.multiply(grad, 1 - self.beta_1, out=tmp)
-        m += tmp
+        axpy(grad, m, a=1 - self.beta_1)
         v *= self.beta_2
         np.multiply(grad, grad, out=tmp)
-        tmp *= 1 - self.beta_2
-        v += tmp
+        axpy(tmp, v, a=1 - self.beta_2)
         self.learning_rate = (
             self.learning_rate_init
             * np.sqrt(1 - self.beta_2**self.t)
@@ -154,9 +151,8 @@ class Adam:
         )
         np.sqrt(v, out=tmp)
         tmp += self.epsilon
-        np.multiply(m, -self.learning_rate, out=step)
-        step /= tmp
-        theta += step
+        np.divide(m, tmp, out=tmp)
+        axpy(tmp, theta, a=-self.learning_rate)
 
     def iteration_ends(self, time_step):
         """Adam keeps its learning-rate schedule internally."""

@@ -15,9 +15,9 @@ in C order (see :func:`parameter_blocks`).
 """
 
 import numpy as np
-from scipy.linalg.blas import get_blas_funcs
 
 from ._activations import ACTIVATIONS
+from ._blas import axpy
 from ._losses import data_loss_and_delta
 
 
@@ -121,7 +121,7 @@ def backward(
     for layer in range(len(coefs) - 1, -1, -1):
         np.matmul(acts[layer].T, delta, out=grad_coefs[layer])
         if l2_scale:
-            _add_scaled(coefs[layer], grad_coefs[layer], l2_scale)
+            axpy(l2_scale, coefs[layer], grad_coefs[layer])
         np.sum(delta, axis=0, out=grad_intercepts[layer])
         if layer:
             upstream = deltas[layer]
@@ -129,15 +129,6 @@ def backward(
             if keep_masks is not None:
                 upstream *= keep_masks[layer - 1]
             delta = derivative(hidden[layer], upstream)
-
-
-def _add_scaled(x, y, a):
-    """``y += a * x`` in one pass (BLAS axpy) for C-contiguous arrays."""
-    if x.dtype == y.dtype and x.flags.c_contiguous and y.flags.c_contiguous:
-        axpy = get_blas_funcs("axpy", (y,))
-        axpy(x.ravel(), y.reshape(-1), a=a)
-    else:
-        y += a * x
 
 
 def l2_penalty(coefs, alpha, sw_sum):

@@ -9,7 +9,8 @@ moments), never the weights.
 """
 
 import numpy as np
-from scipy.linalg.blas import get_blas_funcs
+
+from ._blas import axpy
 
 
 class SGD:
@@ -57,16 +58,15 @@ class SGD:
         self.nesterov = nesterov
         self.power_t = power_t
         self.velocity = np.zeros(n_params, dtype=dtype)
-        self._axpy = get_blas_funcs("axpy", (self.velocity,))
 
     def update(self, theta, grad):
         """Move ``theta`` one step against ``grad``, in place."""
-        velocity, axpy = self.velocity, self._axpy
+        velocity = self.velocity
         velocity *= self.momentum
-        axpy(grad, velocity, a=-self.learning_rate)
+        axpy(-self.learning_rate, grad, velocity)
         if self.nesterov:
-            axpy(velocity, theta, a=self.momentum)
-            axpy(grad, theta, a=-self.learning_rate)
+            axpy(self.momentum, velocity, theta)
+            axpy(-self.learning_rate, grad, theta)
         else:
             theta += velocity
 
@@ -132,18 +132,16 @@ class Adam:
         self.m = np.zeros(n_params, dtype=dtype)
         self.v = np.zeros(n_params, dtype=dtype)
         self._tmp = np.empty(n_params, dtype=dtype)
-        # y += a * x in one pass (BLAS axpy) instead of a temporary and an add.
-        self._axpy = get_blas_funcs("axpy", (self.m,))
 
     def update(self, theta, grad):
         """Move ``theta`` one Adam step against ``grad``, in place."""
         self.t += 1
-        m, v, tmp, axpy = self.m, self.v, self._tmp, self._axpy
+        m, v, tmp = self.m, self.v, self._tmp
         m *= self.beta_1
-        axpy(grad, m, a=1 - self.beta_1)
+        axpy(1 - self.beta_1, grad, m)
         v *= self.beta_2
         np.multiply(grad, grad, out=tmp)
-        axpy(tmp, v, a=1 - self.beta_2)
+        axpy(1 - self.beta_2, tmp, v)
         self.learning_rate = (
             self.learning_rate_init
             * np.sqrt(1 - self.beta_2**self.t)
@@ -152,7 +150,7 @@ class Adam:
         np.sqrt(v, out=tmp)
         tmp += self.epsilon
         np.divide(m, tmp, out=tmp)
-        axpy(tmp, theta, a=-self.learning_rate)
+        axpy(-self.learning_rate, tmp, theta)
 
     def iteration_ends(self, time_step):
         """Adam keeps its learning-rate schedule internally."""

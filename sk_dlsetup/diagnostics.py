@@ -250,12 +250,15 @@ def linear_conditioning(X, *, alpha=0.0, fit_intercept=True, tol=1e-6):
     hessian[np.diag_indices_from(hessian)] += penalty
     eigenvalues = np.linalg.eigvalsh(hessian)
     largest = float(eigenvalues[-1])
-    smallest = float(max(eigenvalues[0], 0.0))
+    smallest = float(eigenvalues[0])
+    if smallest <= largest * hessian.shape[0] * np.finfo(np.float64).eps:
+        smallest = 0.0  # singular up to round-off (as numpy's matrix_rank decides)
     kappa = largest / smallest if smallest > 0 else np.inf
     if kappa == 1:
         steps = 1
     elif np.isfinite(kappa):
-        steps = int(np.ceil(np.log(1 / tol) / np.log((kappa + 1) / (kappa - 1))))
+        # log1p keeps the per-step rate (kappa - 1) / (kappa + 1) exact for large kappa
+        steps = int(np.ceil(np.log(1 / tol) / np.log1p(2 / (kappa - 1))))
     else:
         steps = np.inf
     return {

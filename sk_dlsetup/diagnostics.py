@@ -6,6 +6,8 @@
 - :func:`linear_conditioning` measures why normalizing inputs helps: the
   condition number of the Hessian of a linear model's squared loss, which
   bounds both the largest stable gradient-descent step and the number of steps.
+- :class:`LayerStatisticsDisplay` and :class:`GradientCheckDisplay` draw them
+  (matplotlib is optional: ``pip install 'sk_dlsetup[plot]'``).
 """
 
 import numpy as np
@@ -15,10 +17,16 @@ from sklearn.utils import gen_batches
 from sklearn.utils.validation import check_array, check_is_fitted
 
 from ._activations import ACTIVATIONS
+from ._display import GradientCheckDisplay, LayerStatisticsDisplay
 from ._losses import LOSSES
 from ._network import allocate_activations, backprop
 
-__all__ = ["layer_statistics", "linear_conditioning"]
+__all__ = [
+    "GradientCheckDisplay",
+    "LayerStatisticsDisplay",
+    "layer_statistics",
+    "linear_conditioning",
+]
 
 
 class _RunningMoments:

@@ -39,6 +39,9 @@ from ._objective import MLPObjective
 from ._optimizers import OPTIMIZERS
 
 _STOCHASTIC_SOLVERS = set(OPTIMIZERS)
+# A batch loss this many times the starting loss (or 1, if larger) means the
+# optimization diverged, even while it is still finite.
+_EXPLOSION_FACTOR = 1e4
 _DIVERGENCE_ADVICE = (
     "Try a lower learning_rate_init, normalize the inputs (InputNormalizer) "
     "or a smaller init scale."
@@ -486,6 +489,9 @@ class _BaseMLPFromScratch(BaseEstimator):
             validation = None
         epoch = _Epoch(self, X, Y, sample_weight, theta, grad)
         snapshot = theta.copy()
+        # As scikit-learn: n_iter_ counts this call's epochs (t_ and loss_curve_
+        # accumulate), so a warm-started fit reaching max_iter still warns.
+        self.n_iter_ = 0
         try:
             for _ in range(self.max_iter):
                 np.copyto(snapshot, theta)
@@ -494,8 +500,9 @@ class _BaseMLPFromScratch(BaseEstimator):
                     theta[...] = snapshot
                     warnings.warn(
                         f"Training diverged in epoch {self.n_iter_ + 1}: the loss "
-                        "or the weights became non-finite. Kept the weights of the "
-                        f"last finite epoch (n_iter_={self.n_iter_}). "
+                        f"exploded (over {_EXPLOSION_FACTOR:g} times its starting "
+                        "value) or the weights became non-finite. Kept the weights "
+                        f"of the last completed epoch (n_iter_={self.n_iter_}). "
                         + _DIVERGENCE_ADVICE,
                         ConvergenceWarning,
                     )
@@ -606,12 +613,15 @@ class _Epoch:
             self.batch_size, model._layer_units, X.dtype, dropout=self.keep_prob < 1
         )
         self.sample_idx = np.arange(X.shape[0])
+        # Loss of the first batch, at the starting weights: the scale against
+        # which an exploding loss is recognised.
+        self.first_loss = None
         if model.shuffle:
             self.X_batch = np.empty((self.batch_size, X.shape[1]), X.dtype)
             self.Y_batch = np.empty((self.batch_size, Y.shape[1]), Y.dtype)
 
     def run(self):
-        """Train one epoch; return the sample-averaged batch loss (NaN if diverged)."""
+        """Train one epoch; return the sample-mean batch loss, NaN if it diverged."""
         model, n_samples = self.model, self.X.shape[0]
         rng = model._random_state
         if model.shuffle:
@@ -642,7 +652,9 @@ class _Epoch:
                 sample_weight=sw_batch,
                 keep_masks=keep_masks,
             )
-            if not np.isfinite(loss):
+            if self.first_loss is None:
+                self.first_loss = max(loss, 1.0)
+            if not loss < _EXPLOSION_FACTOR * self.first_loss:  # NaN included
                 return np.nan
             model._optimizer.update(self.theta, self.grad)
             accumulated += loss * X_batch.shape[0]

@@ -1,0 +1,177 @@
+"""Losses and output deltas vs scikit-learn, closed forms and finite differences."""
+
+import warnings
+
+import numpy as np
+import pytest
+from numpy.testing import assert_allclose
+from scipy.special import expit
+from sklearn.neural_network._base import ACTIVATIONS as SK_ACTIVATIONS
+from sklearn.neural_network._base import LOSS_FUNCTIONS as SK_LOSSES
+
+from sk_dlsetup._losses import LOSSES, data_loss_and_delta
+
+N_SAMPLES = 12
+
+
+def _targets(loss, rng, n_outputs):
+    """Targets for ``loss``: one-hot (log_loss), 0/1 (binary) or real."""
+    if loss == "log_loss":
+        return np.eye(n_outputs)[rng.randint(n_outputs, size=N_SAMPLES)]
+    if loss == "binary_log_loss":
+        return rng.randint(2, size=(N_SAMPLES, n_outputs)).astype(float)
+    return rng.standard_normal((N_SAMPLES, n_outputs))
+
+
+# (loss, n_outputs): binary, multilabel, multiclass, single and multi-output regression
+CASES = [
+    ("binary_log_loss", 1),
+    ("binary_log_loss", 3),
+    ("log_loss", 4),
+    ("squared_error", 1),
+    ("squared_error", 3),
+]
+IDS = ["binary", "multilabel", "multiclass", "regression", "multioutput"]
+
+
+def _sklearn_output(loss, Z):
+    """scikit-learn's output activation for ``loss`` applied to a copy of Z."""
+    out = Z.copy()
+    SK_ACTIVATIONS[LOSSES[loss].output_name](out)
+    return out
+
+
+def _closed_form(loss, Z, Y):
+    """Per-sample loss from its textbook formula, written out in numpy."""
+    if loss == "binary_log_loss":
+        p = expit(Z)
+        return -(Y * np.log(p) + (1 - Y) * np.log(1 - p)).sum(axis=1)
+    if loss == "log_loss":
+        p = np.exp(Z) / np.exp(Z).sum(axis=1, keepdims=True)
+        return -np.log((p * Y).sum(axis=1))
+    return ((Z - Y) ** 2).sum(axis=1) / (2 * Z.shape[1])
+
+
+@pytest.mark.parametrize("loss, n_outputs", CASES, ids=IDS)
+def test_loss_per_sample_matches_sklearn_and_closed_form(loss, n_outputs, rng):
+    """Each sample's loss equals scikit-learn's loss of that row and the formula."""
+    Z = rng.uniform(-3, 3, size=(N_SAMPLES, n_outputs))
+    Y = _targets(loss, rng, n_outputs)
+    P = _sklearn_output(loss, Z)
+    sk_per_sample = [SK_LOSSES[loss](Y[i : i + 1], P[i : i + 1]) for i in range(len(Z))]
+    per_sample = LOSSES[loss].per_sample(Z.copy(), Y)
+    assert per_sample.shape == (N_SAMPLES,)
+    assert_allclose(per_sample, sk_per_sample, rtol=1e-12)
+    assert_allclose(per_sample, _closed_form(loss, Z, Y), rtol=1e-12)
+
+
+@pytest.mark.parametrize("weighted", [False, True], ids=["unweighted", "weighted"])
+@pytest.mark.parametrize("loss, n_outputs", CASES, ids=IDS)
+def test_loss_data_loss_matches_sklearn(loss, n_outputs, weighted, rng):
+    """The (weighted) mean loss equals scikit-learn's LOSS_FUNCTIONS value."""
+    Z = rng.uniform(-3, 3, size=(N_SAMPLES, n_outputs))
+    Y = _targets(loss, rng, n_outputs)
+    sw = rng.uniform(0, 3, size=N_SAMPLES) if weighted else None
+    expected = SK_LOSSES[loss](Y, _sklearn_output(loss, Z), sw)
+    value = data_loss_and_delta(Z.copy(), Y, loss, sw)
+    assert isinstance(value, float)
+    assert_allclose(value, expected, rtol=1e-12)
+
+
+@pytest.mark.parametrize("weighted", [False, True], ids=["unweighted", "weighted"])
+@pytest.mark.parametrize("loss, n_outputs", CASES, ids=IDS)
+def test_loss_delta_matches_finite_difference(loss, n_outputs, weighted, rng):
+    """The output delta dJ/dZ equals the central difference of the mean loss."""
+    Z = rng.uniform(-3, 3, size=(N_SAMPLES, n_outputs))
+    Y = _targets(loss, rng, n_outputs)
+    sw = rng.uniform(0, 3, size=N_SAMPLES) if weighted else None
+    delta = Z.copy()
+    data_loss_and_delta(delta, Y, loss, sw)
+
+    h = 1e-5
+    numeric = np.empty_like(Z)
+    for index in np.ndindex(Z.shape):
+        plus, minus = Z.copy(), Z.copy()
+        plus[index] += h
+        minus[index] -= h
+        numeric[index] = (
+            data_loss_and_delta(plus, Y, loss, sw)
+            - data_loss_and_delta(minus, Y, loss, sw)
+        ) / (2 * h)
+    assert_allclose(delta, numeric, rtol=1e-6, atol=1e-10)
+
+
+@pytest.mark.parametrize("loss, n_outputs", CASES, ids=IDS)
+def test_loss_delta_is_output_minus_target(loss, n_outputs, rng):
+    """Unweighted delta is (g_out(Z) - Y) / n, divided by k for squared error."""
+    Z = rng.uniform(-3, 3, size=(N_SAMPLES, n_outputs))
+    Y = _targets(loss, rng, n_outputs)
+    delta = Z.copy()
+    data_loss_and_delta(delta, Y, loss)
+    expected = (_sklearn_output(loss, Z) - Y) / N_SAMPLES
+    if loss == "squared_error":
+        expected /= n_outputs
+    assert_allclose(delta, expected, rtol=1e-12, atol=1e-17)
+
+
+@pytest.mark.parametrize("loss, n_outputs", CASES[:3], ids=IDS[:3])
+def test_loss_saturated_logits_give_finite_loss_and_delta(loss, n_outputs):
+    """Logits of +-1e4 and 1e150 give finite (exact) losses and deltas, no warnings."""
+    logits = np.array([1e150, 1e4, -1e4, -1e150])
+    if loss == "log_loss":  # every class is the target once, the argmax included
+        Z, Y = np.tile(logits, (4, 1)), np.eye(4)
+    elif n_outputs == 1:  # every logit with both targets
+        Z, Y = (
+            np.concatenate([logits, logits])[:, None],
+            np.repeat([[0.0], [1.0]], 4, 0),
+        )
+    else:
+        Z = np.array([[1e150, -1e4, 1e4], [-1e150, 1e4, -1e4]] * 2)
+        Y = np.array([[0.0, 1, 1], [1, 0, 1], [1, 0, 0], [0, 1, 0]])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        per_sample = LOSSES[loss].per_sample(Z.copy(), Y)
+        delta = Z.copy()
+        value = data_loss_and_delta(delta, Y, loss)
+    assert np.all(np.isfinite(per_sample)) and np.isfinite(value)
+    assert np.all(np.isfinite(delta))
+    if loss == "binary_log_loss":
+        # softplus(z) - y z, asymptotically max(z, 0) - y z, exact at these scales.
+        expected = (np.maximum(Z, 0) - Y * Z).sum(axis=1)
+        expected_delta = ((Z > 0) - Y) / len(Z)
+    else:
+        # logsumexp(z) - z_y, asymptotically max(z) - z_y.
+        expected = Z.max(axis=1) - (Y * Z).sum(axis=1)
+        expected_delta = ((Z.max(axis=1, keepdims=True) == Z) - Y) / len(Z)
+    assert_allclose(per_sample, expected, rtol=1e-12)
+    assert_allclose(delta, expected_delta, atol=1e-12)
+
+
+def test_loss_softmax_output_of_saturated_logits_is_a_distribution():
+    """Softmax of +-1e150 logits is finite, sums to 1 and equals scikit-learn's."""
+    Z = np.array([[1e150, 0.0, -1e150], [-1e4, 1e4, 1e4 - 1.0]])
+    P = LOSSES["log_loss"].output(Z.copy())
+    assert np.all(np.isfinite(P))
+    assert_allclose(P.sum(axis=1), 1.0)
+    assert_allclose(P, _sklearn_output("log_loss", Z), rtol=1e-15)
+
+
+@pytest.mark.parametrize("loss", sorted(LOSSES))
+def test_loss_output_activation_matches_sklearn(loss, rng):
+    """Each loss's output function equals scikit-learn's activation of that name."""
+    Z = rng.uniform(-5, 5, size=(N_SAMPLES, 3))
+    assert_allclose(LOSSES[loss].output(Z.copy()), _sklearn_output(loss, Z), rtol=1e-15)
+
+
+@pytest.mark.parametrize("loss, n_outputs", CASES, ids=IDS)
+def test_loss_float32_delta_stays_float32(loss, n_outputs, rng):
+    """float32 logits give a float32 delta and a loss close to the float64 one."""
+    Z = rng.uniform(-3, 3, size=(N_SAMPLES, n_outputs))
+    Y = _targets(loss, rng, n_outputs)
+    sw = rng.uniform(0.5, 2, size=N_SAMPLES)
+    Z32 = Z.astype(np.float32)
+    value32 = data_loss_and_delta(
+        Z32, Y.astype(np.float32), loss, sw.astype(np.float32)
+    )
+    assert Z32.dtype == np.float32
+    assert_allclose(value32, data_loss_and_delta(Z.copy(), Y, loss, sw), rtol=1e-5)

@@ -51,8 +51,16 @@ _DIVERGENCE_ADVICE = (
 @contextlib.contextmanager
 def _unchanged_on_error(estimator):
     """Restore the estimator's attributes if the block raises: a rejected call
-    changes nothing in a fitted model."""
-    state = dict(estimator.__dict__)
+    changes nothing in a fitted model.
+
+    Lists (``loss_curve_``, ``validation_scores_``, ``coefs_``) are copied since
+    training appends to or rebinds them; weight arrays need no copy, as training
+    works on a fresh theta (:meth:`_bind_parameters`).
+    """
+    state = {
+        key: list(value) if isinstance(value, list) else value
+        for key, value in estimator.__dict__.items()
+    }
     try:
         yield
     except BaseException:
@@ -364,12 +372,13 @@ class _BaseMLPFromScratch(BaseEstimator):
                 self._random_state = check_random_state(self.random_state)
             if self.early_stopping and incremental:
                 raise ValueError("partial_fit does not support early_stopping=True")
-        self._pending_init = False
-
-        if self.solver == "lbfgs":
-            self._fit_lbfgs(X, Y, sample_weight)
-        else:
-            self._fit_stochastic(X, Y, sample_weight, incremental)
+            self._pending_init = False
+            # Training can still reject the data (e.g. a validation split too
+            # small to hold out): the guard then restores the fitted model.
+            if self.solver == "lbfgs":
+                self._fit_lbfgs(X, Y, sample_weight)
+            else:
+                self._fit_stochastic(X, Y, sample_weight, incremental)
         return self
 
     def _fit_lbfgs(self, X, Y, sample_weight):

@@ -256,6 +256,7 @@ class _BaseMLPFromScratch(BaseEstimator):
                 f"dropout must be 'frozen' or 'off'; got {dropout!r} instead."
             )
         X, Y = self._validate_objective_data(X, y)
+        self._check_n_outputs(Y)
         sample_weight = self._check_sample_weight(sample_weight, X)
         keep_masks = None
         if self.dropout > 0 and dropout == "frozen":
@@ -307,10 +308,21 @@ class _BaseMLPFromScratch(BaseEstimator):
             )
         self._hidden_layer_sizes()
         X, Y = self._validate_input(X, y, incremental, reset)
-        if not reset and X.dtype != self.coefs_[0].dtype:
-            X = X.astype(self.coefs_[0].dtype)
-            Y = Y.astype(X.dtype)
+        if not reset:
+            self._check_n_outputs(Y)
+            if X.dtype != self.coefs_[0].dtype:
+                X = X.astype(self.coefs_[0].dtype)
+                Y = Y.astype(X.dtype)
         return X, Y, self._check_sample_weight(sample_weight, X)
+
+    def _check_n_outputs(self, Y):
+        """Encoded targets must match the output layer (else numpy broadcasts)."""
+        if Y.shape[1] != self.n_outputs_:
+            raise ValueError(
+                f"y has {Y.shape[1]} output(s) but the model has {self.n_outputs_}: "
+                "continued training and objective() need the targets it was "
+                "initialized for."
+            )
 
     def _layer_units_for(self, X, Y):
         return [X.shape[1], *self._hidden_layer_sizes(), Y.shape[1]]

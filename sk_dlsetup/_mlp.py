@@ -502,11 +502,15 @@ class _BaseMLPFromScratch(BaseEstimator):
         if not incremental or self._optimizer is None:
             self._optimizer = self._make_optimizer(theta.size, theta.dtype)
         if self.early_stopping:
+            if self.validation_scores_ is None:  # warm start turned it on
+                self.validation_scores_, self.best_validation_score_ = [], -np.inf
             (X, Y, sample_weight), validation = self._split_validation(
                 X, Y, sample_weight
             )
             self._best_theta = theta.copy()
         else:
+            if self.best_loss_ is None:  # warm start turned early stopping off
+                self.best_loss_ = min(self.loss_curve_, default=np.inf)
             validation = None
         epoch = _Epoch(self, X, Y, sample_weight, theta, grad)
         snapshot = theta.copy()

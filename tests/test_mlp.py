@@ -494,6 +494,24 @@ def test_mlp_warm_start_rejects_new_classes_and_keeps_model(multiclass_data):
     _assert_unchanged(model, X, before)
 
 
+@ignore_convergence
+@pytest.mark.parametrize("first, second", [(False, True), (True, False)])
+def test_mlp_warm_start_can_toggle_early_stopping(multiclass_data, first, second):
+    """Switching early_stopping between warm-started fits works (sklearn crashes)."""
+    X, y = multiclass_data
+    model = MLPFromScratch(
+        (8,), max_iter=4, early_stopping=first, validation_fraction=0.25
+    ).set_params(random_state=0)
+    model.fit(X, y)
+    model.set_params(warm_start=True, early_stopping=second).fit(X, y)
+    assert model.n_iter_ == 4 and len(model.loss_curve_) == 8
+    if second:
+        assert len(model.validation_scores_) == 4
+        assert model.best_validation_score_ == max(model.validation_scores_)
+    else:
+        assert model.best_loss_ == min(model.loss_curve_)
+
+
 # ----------------------------------------------------------------- partial_fit
 
 

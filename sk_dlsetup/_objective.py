@@ -175,3 +175,62 @@ class MLPObjective:
         )
         self._cached_theta = (np.array(theta, dtype=np.float64), loss, gradient)
         return loss, self._grad
+
+    # ------------------------------------------- optional gradient-check hooks
+
+    def kink_signature(self, theta):
+        """Which kept hidden units are active (pre-activation > 0) at ``theta``.
+
+        An optional hook of the objective protocol: where the signature differs
+        between ``theta + eps e`` and ``theta - eps e`` a ReLU kink was crossed,
+        and :func:`sk_dlsetup.check_gradients` leaves that entry out. Empty for
+        activations without a kink.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> X, Y = np.array([[1.0], [-1.0]]), np.array([[0.0], [1.0]])
+        >>> obj = MLPObjective([np.ones((1, 1)), np.ones((1, 1))],
+        ...                    [np.zeros(1), np.zeros(1)], X, Y, activation="relu",
+        ...                    loss="squared_error", alpha=0.0)
+        >>> obj.kink_signature(obj.theta0)
+        array([ True, False])
+        """
+        from ._activations import ACTIVATIONS
+
+        if not ACTIVATIONS[self.activation].has_kink:
+            return np.zeros(0, dtype=bool)
+        self._load(theta)
+        self._forward()
+        _, hidden, _ = self._buffers
+        parts = []
+        for layer in range(1, len(self.layer_units) - 1):
+            active = hidden[layer] > 0
+            if self.keep_masks is not None:
+                active &= self.keep_masks[layer - 1] != 0
+            parts.append(active.ravel())
+        return np.concatenate(parts) if parts else np.zeros(0, dtype=bool)
+
+    def penalty_gradient(self, theta):
+        """Gradient of the L2 term alone: ``alpha / sum(sample_weight) * W``.
+
+        An optional hook of the objective protocol (zeros in the bias blocks),
+        from which :func:`sk_dlsetup.check_gradients` reports the L2 share of
+        the gradient.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> obj = MLPObjective([np.full((1, 2), 3.0)], [np.zeros(2)],
+        ...                    np.ones((4, 1)), np.zeros((4, 2)),
+        ...                    activation="relu", loss="squared_error", alpha=2.0)
+        >>> obj.penalty_gradient(obj.theta0)
+        array([1.5, 1.5, 0. , 0. ])
+        """
+        theta = np.asarray(theta, dtype=np.float64)
+        out = np.zeros_like(theta)
+        if self.alpha:
+            for name, sl, _ in self.blocks:
+                if name.startswith("W"):
+                    out[sl] = (self.alpha / self.sw_sum) * theta[sl]
+        return out

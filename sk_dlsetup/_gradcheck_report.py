@@ -1,0 +1,421 @@
+"""The result of a gradient check: per-block rows, verdict, table and HTML views."""
+
+import html
+from dataclasses import dataclass, field, fields
+
+import numpy as np
+
+VERDICTS = ("pass", "warn", "fail")
+
+
+class GradientCheckError(RuntimeError):
+    """Backpropagation disagrees with finite differences.
+
+    Raised by :class:`~sk_dlsetup.GradientChecker` (``on_failure='raise'``) when
+    a check's verdict is 'fail'. The failing report is kept in ``report``.
+
+    Parameters
+    ----------
+    message : str
+        What failed, where, and by how much.
+    report : GradientCheckReport or None, default=None
+        The failing report.
+
+    See Also
+    --------
+    GradientCheckWarning : The warning issued with ``on_failure='warn'``.
+
+    Examples
+    --------
+    >>> from sk_dlsetup import GradientCheckError
+    >>> error = GradientCheckError("dW2 is twice too large")
+    >>> isinstance(error, RuntimeError), error.report is None
+    (True, True)
+    """
+
+    def __init__(self, message, report=None):
+        super().__init__(message)
+        self.report = report
+
+
+class GradientCheckWarning(UserWarning):
+    """A gradient check failed and the checker was asked to warn, not raise.
+
+    Issued by :class:`~sk_dlsetup.GradientChecker` with ``on_failure='warn'``.
+
+    See Also
+    --------
+    GradientCheckError : The exception raised with ``on_failure='raise'``.
+
+    Examples
+    --------
+    >>> import warnings
+    >>> from sk_dlsetup import GradientCheckWarning
+    >>> with warnings.catch_warnings(record=True) as caught:
+    ...     warnings.simplefilter("always")
+    ...     warnings.warn("b1 is four times too large", GradientCheckWarning)
+    >>> caught[0].category.__name__
+    'GradientCheckWarning'
+    """
+
+
+@dataclass(frozen=True)
+class BlockCheck:
+    """The check of one parameter block (``W1``, ``b1``, ...): one row of a report.
+
+    Fields are attributes, and also keys (``row["ratio"]``, ``dict(row)``).
+
+    Attributes
+    ----------
+    name : str
+        The block's name, from the objective's ``blocks``.
+    shape : tuple of int
+        The block's shape.
+    difference : float
+        The block's own relative difference over its checked entries, kinks
+        excluded (see :class:`GradientCheckReport`); NaN if not finite.
+    worst_index : tuple of int or None
+        Index, in the block's shape, of the entry with the largest absolute
+        error; None when the block was checked through directions only.
+    n_checked : int
+        Entries (or directions) evaluated, kink-crossing ones included.
+    n_kinks : int
+        Entries whose two evaluations saw a ReLU pre-activation change sign;
+        left out of ``difference`` and ``verdict``.
+    ratio : float
+        Median of analytic / numeric over entries whose numeric value stands
+        clear of the noise: a constant ratio other than 1 is a scaling bug.
+        NaN when no entry qualifies.
+    verdict : {'pass', 'warn', 'fail'}
+        The block's verdict.
+    size : int
+        Number of entries of the block.
+    mode : {'full', 'sampled', 'directional'}
+        How the block was checked (a failing directional check is re-checked
+        entry by entry, see ``escalated``).
+    epsilon : float
+        The step used for this block.
+    noise : float
+        The difference that finite-difference noise alone would explain.
+    analytic, numeric : float
+        The two values at ``worst_index`` (of the worst direction in
+        directional mode).
+    escalated : bool
+        True when a failing directional check was redone entry by entry.
+    entries : ndarray of int or None
+        Flat indices (in the block) of the checked entries; None for directions.
+    numeric_values, analytic_values : ndarray
+        The checked values, aligned with ``entries`` (or the directions).
+    kinks : ndarray of bool
+        Which of them crossed a kink.
+    """
+
+    name: str
+    shape: tuple
+    difference: float
+    worst_index: tuple | None
+    n_checked: int
+    n_kinks: int
+    ratio: float
+    verdict: str
+    size: int
+    mode: str
+    epsilon: float
+    noise: float
+    analytic: float
+    numeric: float
+    escalated: bool = False
+    entries: np.ndarray | None = field(default=None, repr=False, compare=False)
+    numeric_values: np.ndarray | None = field(default=None, repr=False, compare=False)
+    analytic_values: np.ndarray | None = field(default=None, repr=False, compare=False)
+    kinks: np.ndarray | None = field(default=None, repr=False, compare=False)
+
+    _ARRAYS = ("entries", "numeric_values", "analytic_values", "kinks")
+
+    def keys(self):
+        """The scalar fields, as for a mapping."""
+        return [f.name for f in fields(self) if f.name not in self._ARRAYS]
+
+    def __getitem__(self, key):
+        if key not in self.keys():
+            raise KeyError(key)
+        return getattr(self, key)
+
+    def to_dict(self):
+        """The scalar fields as plain Python values."""
+        return {key: _plain(getattr(self, key)) for key in self.keys()}
+
+
+def _plain(value):
+    """numpy scalars and tuples of them as plain Python values."""
+    if isinstance(value, tuple):
+        return tuple(_plain(v) for v in value)
+    if isinstance(value, np.generic):
+        return value.item()
+    return value
+
+
+_REPORT_FIELDS = (
+    "verdict",
+    "passed",
+    "difference",
+    "mode",
+    "requested_mode",
+    "epsilon",
+    "pass_threshold",
+    "fail_threshold",
+    "n_params",
+    "n_checked",
+    "n_kinks",
+    "loss",
+    "gradient_norm",
+    "noise",
+    "regularization_share",
+    "engine",
+    "stage",
+    "notes",
+)
+
+
+class GradientCheckReport:
+    """What a gradient check found, block by block.
+
+    The relative difference of analytic gradients :math:`g` (backprop) and
+    central finite differences :math:`a`, over the checked entries :math:`C`
+    (kink-crossing entries left out), is
+
+    .. math::
+
+        \\text{difference} = \\frac{\\lVert a_C - g_C \\rVert_2}
+            {\\lVert a_C \\rVert_2 + \\lVert g_C \\rVert_2},
+        \\qquad
+        a_i = \\frac{J(\\theta + \\varepsilon e_i) - J(\\theta - \\varepsilon e_i)}
+            {2 \\varepsilon}
+
+    (0 when both norms are 0). About 1e-7 is great, about 1e-5 deserves a look,
+    1e-3 or more is very likely a bug. In directional mode :math:`e_i` are random
+    unit directions within a block and :math:`g_i = g \\cdot e_i`.
+
+    Reports are built by :func:`~sk_dlsetup.check_gradients`; print one for a
+    table, call :meth:`to_dict` for plain data, or display it in a notebook.
+
+    Parameters
+    ----------
+    **attributes
+        The attributes below, by name.
+
+    Attributes
+    ----------
+    difference : float
+        Over every checked entry of every block.
+    verdict : {'pass', 'warn', 'fail'}
+        'pass' below ``pass_threshold``, 'fail' at ``fail_threshold`` or above
+        or when not finite, 'warn' between. Noise-aware: a block whose error is
+        within the estimated finite-difference noise is never 'fail', and one
+        whose error stands 1000 times above it is 'fail' from
+        ``pass_threshold`` on. The report's verdict is the worst of its blocks'
+        and of the overall difference's.
+    passed : bool
+        ``verdict != 'fail'``.
+    blocks : list of BlockCheck
+        One row per parameter block, in theta's order.
+    mode : {'full', 'sampled', 'directional'}
+        The mode used.
+    requested_mode : {'auto', 'full', 'sampled', 'directional'}
+        The mode asked for.
+    epsilon : float or 'auto'
+        The step asked for (the steps used are in the rows).
+    pass_threshold, fail_threshold : float
+        The verdict scale.
+    n_params, n_checked, n_kinks : int
+        Size of theta, entries (or directions) evaluated, kink-crossing ones.
+    loss : float
+        ``J(theta0)``.
+    gradient_norm : float
+        Norm of the analytic gradient.
+    noise : float
+        Estimated round-off of one evaluation of ``J``.
+    regularization_share : float or None
+        ``||g_L2|| / (||g_L2|| + ||g - g_L2||)``: the share of the gradient norm
+        coming from the L2 term (None if the objective cannot tell).
+    engine : {'mlp-fast', 'plain'}
+        How finite differences were computed.
+    stage : str or None
+        Set by :class:`~sk_dlsetup.GradientChecker`: 'init' or 'fitted'.
+    notes : list of str
+        Kinks, noise-limited blocks, escalations, a dominating L2 term, ...
+
+    See Also
+    --------
+    check_gradients : Builds a report.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sk_dlsetup import MLPFromScratch, check_gradients
+    >>> rng = np.random.RandomState(0)
+    >>> X, y = rng.randn(20, 3), rng.randint(0, 2, 20)
+    >>> model = MLPFromScratch(hidden_layer_sizes=(4,), random_state=0)
+    >>> report = check_gradients(model.initialize(X, y), X, y)
+    >>> report.verdict, report.mode, [row.name for row in report.blocks]
+    ('pass', 'full', ['W1', 'b1', 'W2', 'b2'])
+    >>> report["b1"].shape, report.to_dict()["n_checked"]
+    ((4,), 21)
+    """
+
+    def __init__(self, **attributes):
+        missing = set(_REPORT_FIELDS) - {"passed"} - set(attributes) - {"blocks"}
+        if missing or "blocks" not in attributes:
+            raise TypeError(f"missing report attributes: {sorted(missing)}")
+        for name, value in attributes.items():
+            setattr(self, name, value)
+
+    @property
+    def passed(self):
+        """``verdict != 'fail'``."""
+        return self.verdict != "fail"
+
+    @property
+    def worst_block(self):
+        """Name of the block with the worst verdict, then largest difference.
+
+        None when every block passes.
+        """
+        worst = max(self.blocks, key=_severity, default=None)
+        if worst is None or worst.verdict == "pass":
+            return None
+        return worst.name
+
+    def __getitem__(self, name):
+        for row in self.blocks:
+            if row.name == name:
+                return row
+        raise KeyError(name)
+
+    def __iter__(self):
+        return iter(self.blocks)
+
+    def __len__(self):
+        return len(self.blocks)
+
+    def to_dict(self):
+        """The report as plain Python data (rows as dicts, no arrays)."""
+        data = {name: _plain(getattr(self, name)) for name in _REPORT_FIELDS}
+        data["notes"] = list(self.notes)
+        data["worst_block"] = self.worst_block
+        data["blocks"] = [row.to_dict() for row in self.blocks]
+        return data
+
+    def __repr__(self):
+        return (
+            f"<GradientCheckReport verdict={self.verdict!r} "
+            f"difference={_fmt(self.difference)} mode={self.mode!r} "
+            f"blocks={len(self.blocks)}>"
+        )
+
+    # ----------------------------------------------------------------- views
+
+    def _header(self):
+        where = "" if self.stage is None else f" at {self.stage!r}"
+        scale = (
+            f"pass < {self.pass_threshold:.0e} <= warn < "
+            f"{self.fail_threshold:.0e} <= fail"
+        )
+        return (
+            f"Gradient check{where}: {self.verdict.upper()}, "
+            f"difference {_fmt(self.difference)} ({scale})"
+        )
+
+    def _summary(self):
+        epsilons = sorted({row.epsilon for row in self.blocks})
+        if self.epsilon == "auto":
+            step = "auto (" + ", ".join(_fmt(e) for e in epsilons) + ")"
+        else:
+            step = _fmt(self.epsilon)
+        share = (
+            "n/a"
+            if self.regularization_share is None
+            else f"{100 * self.regularization_share:.1f}%"
+        )
+        return (
+            f"mode {self.mode}, epsilon {step}, engine {self.engine}, "
+            f"{self.n_checked} checked of {self.n_params} parameters, "
+            f"{self.n_kinks} kinks, J = {_fmt(self.loss)}, "
+            f"noise {_fmt(self.noise)}, L2 share of gradient {share}"
+        )
+
+    def _table(self):
+        head = ["block", "shape", "difference", "worst index", "checked", "kinks"]
+        head += ["ratio", "verdict"]
+        rows = [
+            [
+                row.name,
+                str(row.shape),
+                _fmt(row.difference),
+                "-" if row.worst_index is None else str(row.worst_index),
+                str(row.n_checked) + ("*" if row.mode == "directional" else ""),
+                str(row.n_kinks),
+                _fmt_ratio(row.ratio),
+                row.verdict,
+            ]
+            for row in self.blocks
+        ]
+        rows.append(
+            ["all", "", _fmt(self.difference), "", str(self.n_checked)]
+            + [str(self.n_kinks), "", self.verdict]
+        )
+        return head, rows
+
+    def __str__(self):
+        head, rows = self._table()
+        widths = [max(len(r[c]) for r in [head, *rows]) for c in range(len(head))]
+
+        def line(cells):
+            return "  ".join(c.ljust(w) for c, w in zip(cells, widths)).rstrip()
+
+        lines = [self._header(), self._summary(), line(head)]
+        lines.append(line(["-" * w for w in widths]))
+        lines += [line(r) for r in rows]
+        if any(row.mode == "directional" for row in self.blocks):
+            lines.append("* directions, not entries")
+        lines += [f"note: {note}" for note in self.notes]
+        return "\n".join(lines)
+
+    def _repr_html_(self):
+        head, rows = self._table()
+        esc = html.escape
+        colors = {"pass": "#1a7f37", "warn": "#9a6700", "fail": "#cf222e"}
+
+        def cells(tag, values):
+            return "".join(f"<{tag}>{esc(v)}</{tag}>" for v in values)
+
+        body = "".join(
+            f'<tr style="color:{colors.get(r[-1], "inherit")}">{cells("td", r)}</tr>'
+            for r in rows
+        )
+        notes = "".join(f"<li>{esc(note)}</li>" for note in self.notes)
+        return (
+            f"<div><p><b>{esc(self._header())}</b><br>{esc(self._summary())}</p>"
+            f"<table><thead><tr>{cells('th', head)}</tr></thead>"
+            f"<tbody>{body}</tbody></table>"
+            + (f"<ul>{notes}</ul>" if notes else "")
+            + "</div>"
+        )
+
+
+def _severity(row):
+    rank = VERDICTS.index(row.verdict)
+    difference = row.difference if np.isfinite(row.difference) else np.inf
+    return rank, difference
+
+
+def _fmt(value):
+    if isinstance(value, str):
+        return value
+    if value is None:
+        return "n/a"
+    return f"{value:.2e}" if np.isfinite(value) else str(value)
+
+
+def _fmt_ratio(value):
+    return "n/a" if not np.isfinite(value) else f"{value:.4g}"

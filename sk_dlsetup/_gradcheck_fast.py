@@ -1,0 +1,690 @@
+"""Central differences of sk_dlsetup's MLP objective, many entries at once.
+
+The plain way to check ``P`` parameters costs ``2P`` full forward passes. This
+module gets the same numbers far cheaper from the structure of an MLP:
+
+* Perturbing an entry of layer ``k`` (``W[k][i, j]`` or ``b[k][j]``) leaves the
+  activations below layer ``k`` unchanged: they are computed once (the *base*
+  pass) and cached.
+* It changes only column ``j`` of ``Z[k]``, by ``±eps * A[k][:, i]`` (by ``±eps``
+  for a bias). After the activation, the input of layer ``k + 1`` changes by the
+  rank-1 term ``c ⊗ W[k + 1][j, :]``: for every sample ``n`` the rest of the
+  network sees one scalar ``c[n]``. The loss change of sample ``n`` is therefore a
+  function ``phi[n, j](c)`` of one variable, the same for every entry of column
+  ``j``. Its Taylor polynomial of degree ``K = 4`` is computed once per column by
+  pushing truncated Taylor series through the layers above (batched matmuls over
+  chunks of columns), and then evaluated at every entry's ``c[n]``. For the tiny
+  ``c`` of a finite-difference step the omitted terms lie far below round-off;
+  any entry for which the last kept term is not negligible is evaluated by exact
+  batched propagation of its perturbation instead (:meth:`_exact_from`), so large
+  steps stay exact too.
+* Changes are propagated, not values: every quantity is the *change* from the
+  base pass, computed with formulas free of cancellation (``tanh(a + d) - tanh(a)
+  = tanh(d) sech(a)^2 / (1 + tanh(a) tanh(d))``, log-sum-exp changes through
+  ``log1p`` / ``expm1``). ``J(theta + eps e) - J(theta - eps e)`` is then accurate
+  to a relative round-off of the *difference* instead of an absolute round-off of
+  ``J``, and the central difference is limited by its truncation error
+  ``eps^2 J''' / 6`` alone.
+
+ReLU kinks are found on the way: an entry crosses a kink when a hidden
+pre-activation (of a kept unit) has different signs at ``theta + eps e`` and
+``theta - eps e``. Such entries are evaluated exactly (up to ``max_exact``) and
+flagged.
+
+Everything here works in float64 on copies; the objective itself is only read.
+"""
+
+import numpy as np
+from scipy.special import expit
+
+from ._network import unpack
+
+#: Degree of the Taylor polynomials of the per-sample loss change.
+ORDER = 4
+
+_UNIT_ROUNDOFF = np.finfo(np.float64).eps
+
+#: Round-off of a sum over samples, relative to the sum of the sizes of its
+#: terms, per layer: it bounds both this module's sums and backprop's.
+ROUNDOFF_FACTOR = 4.0
+
+
+# --------------------------------------------------------------------------
+# Exact changes of hidden activations: g(z + d) - g(z) without cancellation.
+# ``base`` holds what the formula needs about z, precomputed once per layer.
+
+
+def _base_identity(Z):
+    return None
+
+
+def _change_identity(Z, base, D):
+    return D
+
+
+def _base_relu(Z):
+    return Z > 0
+
+
+def _change_relu(Z, base, D):
+    """``relu(z + d) - relu(z)``: exactly ``d`` while both sides are positive."""
+    moved = Z + D
+    return np.where(base, np.where(moved > 0, D, -Z), np.maximum(moved, 0.0))
+
+
+def _base_tanh(Z):
+    with np.errstate(over="ignore"):
+        cosh = np.cosh(Z)
+        return np.tanh(Z), 1.0 / (cosh * cosh)
+
+
+def _change_tanh(Z, base, D):
+    """``tanh(z + d) - tanh(z) = tanh(d) sech(z)^2 / (1 + tanh(z) tanh(d))``."""
+    T, S = base
+    t = np.tanh(D)
+    return t * S / (1.0 + T * t)
+
+
+def _base_logistic(Z):
+    return expit(Z), expit(-Z)
+
+
+def _change_logistic(Z, base, D):
+    """``s(z + d) - s(z) = -s(z) s(-z) expm1(-d) / (1 + s(-z) expm1(-d))``."""
+    s, q = base
+    em = np.expm1(-D)
+    return -(s * q) * em / (1.0 + q * em)
+
+
+# --------------------------------------------------------------------------
+# Taylor coefficients g^(q)(z) / q!, q = 1..ORDER (None: identically zero).
+
+
+def _taylor_identity(Z, base):
+    return [np.ones_like(Z), None, None, None]
+
+
+def _taylor_relu(Z, base):
+    return [base.astype(np.float64), None, None, None]
+
+
+def _taylor_tanh(Z, base):
+    T, S = base
+    T2 = T * T
+    return [S, -T * S, -S * (1.0 - 3.0 * T2) / 3.0, T * S * (2.0 - 3.0 * T2) / 3.0]
+
+
+def _taylor_logistic(Z, base):
+    s, q = base
+    u = s * q
+    return [u, u * (q - s) / 2.0, u * (1.0 - 6.0 * u) / 6.0,
+            u * (q - s) * (1.0 - 12.0 * u) / 24.0]  # fmt: skip
+
+
+_HIDDEN = {
+    "identity": (_base_identity, _change_identity, _taylor_identity, True),
+    "relu": (_base_relu, _change_relu, _taylor_relu, True),
+    "tanh": (_base_tanh, _change_tanh, _taylor_tanh, False),
+    "logistic": (_base_logistic, _change_logistic, _taylor_logistic, False),
+}
+
+
+# --------------------------------------------------------------------------
+# Truncated Taylor series ("jets") without constant term: a list of ORDER
+# coefficient arrays, entry o - 1 multiplying c**o; None stands for zero.
+
+
+def _jet_mul(x, y):
+    """Product of two jets, truncated at ``ORDER``."""
+    out = [None] * ORDER
+    for o in range(2, ORDER + 1):
+        for r in range(1, o):
+            a, b = x[r - 1], y[o - r - 1]
+            if a is not None and b is not None:
+                out[o - 1] = a * b if out[o - 1] is None else out[o - 1] + a * b
+    return out
+
+
+def _jet_powers(x):
+    """``[x, x**2, ..., x**ORDER]`` as jets."""
+    powers = [x]
+    for _ in range(ORDER - 1):
+        powers.append(_jet_mul(powers[-1], x))
+    return powers
+
+
+def _jet_series(coefs, powers):
+    """``sum_q coefs[q] * x**(q + 1)`` for the jet ``x`` given by its powers."""
+    out = [None] * ORDER
+    for coef, power in zip(coefs, powers):
+        if coef is None:
+            continue
+        for o, term in enumerate(power):
+            if term is not None:
+                out[o] = coef * term if out[o] is None else out[o] + coef * term
+    return out
+
+
+def _jet_map(fn, x):
+    return [None if term is None else fn(term) for term in x]
+
+
+def _jet_dense(x, like):
+    return [np.zeros_like(like) if term is None else term for term in x]
+
+
+_EXPM1 = [1.0, 1.0 / 2.0, 1.0 / 6.0, 1.0 / 24.0]
+_LOG1P = [1.0, -1.0 / 2.0, 1.0 / 3.0, -1.0 / 4.0]
+
+
+class MLPFiniteDifferences:
+    """Central differences of an :class:`~sk_dlsetup._objective.MLPObjective`.
+
+    Parameters
+    ----------
+    objective : MLPObjective
+        Read only: its data, targets, masks, weights ``theta0`` and settings.
+    chunk_bytes : int, default=2**25
+        Bound on the size of the largest temporary array of a batch.
+    max_exact : int, default=20000
+        At most this many kink-crossing entries are re-evaluated exactly (their
+        numbers are reported but never judged); beyond it they keep the
+        polynomial value.
+
+    Attributes
+    ----------
+    noise : float
+        A bound on the round-off of one *plain* evaluation of ``J`` (a forward
+        error bound from the absolute sizes of the output pre-activations), used
+        by the checker as the finite-difference noise scale.
+    """
+
+    def __init__(self, objective, chunk_bytes=2**25, max_exact=20000):
+        self.chunk_bytes = int(chunk_bytes)
+        self.max_exact = int(max_exact)
+        X = objective.X
+        X = X.toarray() if hasattr(X, "toarray") else X
+        self.X = np.asarray(X, dtype=np.float64)
+        self.Y = np.asarray(objective.Y, dtype=np.float64)
+        self.blocks = list(objective.blocks)
+        theta = np.array(objective.theta0, dtype=np.float64)
+        self.coefs, self.intercepts = unpack(theta, self.blocks)
+        self.n_layers = len(self.coefs)
+        self.activation = objective.activation
+        self.loss_name = objective.loss_name
+        self.l2_scale = objective.alpha / objective.sw_sum
+        n_samples = self.X.shape[0]
+        if objective.sample_weight is None:
+            self.scale = np.full(n_samples, 1.0 / n_samples)
+        else:
+            weights = np.asarray(objective.sample_weight, dtype=np.float64)
+            self.scale = weights / weights.sum()
+        masks = objective.keep_masks
+        self.masks = (
+            None if masks is None else [np.asarray(M, np.float64) for M in masks]
+        )
+        self._hidden = _HIDDEN[self.activation]
+        self._has_kink = self.activation == "relu"
+        #: Relative round-off allowed on sums over samples (both engines' sums).
+        self._roundoff = ROUNDOFF_FACTOR * self.n_layers * _UNIT_ROUNDOFF
+        self._taylor = None
+        self._magnitude = None
+        self._base_pass()
+
+    # ---------------------------------------------------------------- base
+
+    def _base_pass(self):
+        """Cache ``A[k]`` (inputs of layer k), ``Z[k]`` and per-layer bases."""
+        base_fn = self._hidden[0]
+        A, self.A, self.Z, self.base = self.X, [], [], []
+        for k, (W, b) in enumerate(zip(self.coefs, self.intercepts)):
+            self.A.append(A)
+            Z = A @ W + b
+            self.Z.append(Z)
+            if k == self.n_layers - 1:
+                break
+            base = base_fn(Z)
+            self.base.append(base)
+            A = self._activate(Z, base)
+            if self.masks is not None:
+                A = A * self.masks[k]
+        Z = self.Z[-1]
+        if self.loss_name == "log_loss":
+            shifted = Z - Z.max(axis=1, keepdims=True)
+            P = np.exp(shifted)
+            self.out = P / P.sum(axis=1, keepdims=True)
+        elif self.loss_name == "binary_log_loss":
+            self.out = expit(Z)
+        else:
+            self.out = None
+        magnitude = np.abs(self.A[-1]) @ np.abs(self.coefs[-1])
+        magnitude += np.abs(self.intercepts[-1])
+        self._output_magnitude = float(self.scale @ magnitude.sum(axis=1))
+
+    @property
+    def magnitude(self):
+        """Per layer k, ``s[n] * B[k][n, j]``: sizes of what backprop sums.
+
+        ``B[L]`` is the size of the output delta's terms (``|p| + |y|``, or
+        ``(|z| + |y|) / k``); ``B[k] = (B[k + 1] |W[k + 1]|^T) (|g'(Z[k])| + 1)``
+        (``1[Z > 0]`` for ReLU), masked. The ``+ 1`` covers derivatives computed
+        from the activation's output (``1 - a^2``): exact to an absolute, not a
+        relative, round-off, which matters for saturated units. Backprop's error
+        in an entry is at most about ``u`` times the weighted sum of these sizes
+        times the entry's input.
+        """
+        if self._magnitude is None:
+            Z, Y = self.Z[-1], self.Y
+            if self.loss_name == "squared_error":
+                B = (np.abs(Z) + np.abs(Y)) / Z.shape[1]
+            else:
+                B = self.out + np.abs(Y)
+            sizes = [B]
+            for k in range(self.n_layers - 2, -1, -1):
+                B = sizes[0] @ np.abs(self.coefs[k + 1]).T
+                if self.activation == "relu":
+                    B = B * self.base[k]
+                elif self.activation != "identity":
+                    B = B * (np.abs(self.taylor[k][0]) + 1.0)
+                if self.masks is not None:
+                    B = B * np.abs(self.masks[k])
+                sizes.insert(0, B)
+            self._magnitude = [self.scale[:, None] * B for B in sizes]
+        return self._magnitude
+
+    @property
+    def taylor(self):
+        """Per hidden layer, the Taylor coefficients of the activation at Z."""
+        if self._taylor is None:
+            taylor_fn = self._hidden[2]
+            self._taylor = [taylor_fn(Z, b) for Z, b in zip(self.Z, self.base)]
+        return self._taylor
+
+    def noise(self, loss):
+        """Forward error bound of one plain evaluation of ``J`` (= ``loss``).
+
+        ``2 u L (|J| + sum_n s_n sum_k (|A[L-1]| |W[L]| + |b[L]|)[n, k])``: the
+        round-off of the output pre-activations, each at most ``u`` times its
+        absolute size per layer, moves the loss by at most that much (the loss
+        has slope at most 1 in each output).
+        """
+        scale = abs(loss) + self._output_magnitude
+        return 2.0 * _UNIT_ROUNDOFF * self.n_layers * scale
+
+    def _activate(self, Z, base):
+        if self.activation == "identity":
+            return Z
+        if self.activation == "relu":
+            return np.where(base, Z, 0.0)
+        return base[0]  # tanh(Z) or expit(Z)
+
+    def _mask(self, k, columns=None):
+        if self.masks is None:
+            return None
+        return self.masks[k] if columns is None else self.masks[k][:, columns]
+
+    def _layer_of(self, block):
+        return block // 2, block % 2 == 1
+
+    # ------------------------------------------------------------ loss changes
+
+    def _loss_change(self, dZ):
+        """Per-sample data-loss change for an output change ``dZ`` (..., n, k)."""
+        Z, Y = self.Z[-1], self.Y
+        if self.loss_name == "squared_error":
+            per_unit = (2.0 * (Z - Y) + dZ) * dZ
+            return per_unit.sum(axis=-1) / (2.0 * Z.shape[1])
+        linear = (Y * dZ).sum(axis=-1)
+        if self.loss_name == "log_loss":
+            return np.log1p((self.out * np.expm1(dZ)).sum(axis=-1)) - linear
+        return np.log1p(self.out * np.expm1(dZ)).sum(axis=-1) - linear
+
+    def _loss_change_column(self, j, t):
+        """Per-sample loss change when only output column ``j`` moves by ``t``.
+
+        ``j`` has shape (m,), ``t`` shape (m, n); returns shape (m, n).
+        """
+        Z, Y = self.Z[-1][:, j].T, self.Y[:, j].T
+        if self.loss_name == "squared_error":
+            return (2.0 * (Z - Y) + t) * t / (2.0 * self.Z[-1].shape[1])
+        return np.log1p(self.out[:, j].T * np.expm1(t)) - Y * t
+
+    def _loss_jet(self, dZ):
+        """Taylor coefficients of the per-sample loss change (list of (..., n))."""
+        Z, Y = self.Z[-1], self.Y
+        if self.loss_name == "squared_error":
+            residual = 2.0 * (Z - Y)
+            linear = _jet_map(lambda term: residual * term, dZ)
+            terms = [
+                first if second is None else second if first is None else first + second
+                for first, second in zip(linear, _jet_mul(dZ, dZ))
+            ]
+            return _jet_map(lambda term: term.sum(axis=-1) / (2.0 * Z.shape[1]), terms)
+        linear = _jet_map(lambda term: (Y * term).sum(axis=-1), dZ)
+        expm1 = _jet_series(_EXPM1, _jet_powers(dZ))
+        if self.loss_name == "log_loss":
+            inner = _jet_map(lambda term: (self.out * term).sum(axis=-1), expm1)
+            change = _jet_series(_LOG1P, _jet_powers(inner))
+        else:
+            inner = _jet_map(lambda term: self.out * term, expm1)
+            change = _jet_map(
+                lambda term: term.sum(axis=-1),
+                _jet_series(_LOG1P, _jet_powers(inner)),
+            )
+        return [c if lin is None else c - lin for c, lin in zip(change, linear)]
+
+    # ------------------------------------------------------- exact propagation
+
+    def _exact_from(self, layer, dZp, dZm):
+        """Per-sample loss changes for pre-activation changes of ``layer``.
+
+        ``dZp`` / ``dZm`` (m, n, units) are the changes of ``Z[layer]`` for the
+        two signs. Returns the per-sample data-loss changes (m, n) for both and
+        a kink flag (m,): a kept ReLU unit whose sign differs between the two.
+        """
+        _, change, _, _ = self._hidden
+        kinks = np.zeros(dZp.shape[0], dtype=bool)
+        for k in range(layer, self.n_layers - 1):
+            Z, base = self.Z[k], self.base[k]
+            if self._has_kink:
+                crossed = (Z + dZp > 0) != (Z + dZm > 0)
+                if self.masks is not None:
+                    crossed &= self.masks[k] != 0
+                kinks |= crossed.any(axis=(1, 2))
+            dAp, dAm = change(Z, base, dZp), change(Z, base, dZm)
+            if self.masks is not None:
+                dAp, dAm = dAp * self.masks[k], dAm * self.masks[k]
+            dZp, dZm = dAp @ self.coefs[k + 1], dAm @ self.coefs[k + 1]
+        return self._loss_change(dZp), self._loss_change(dZm), kinks
+
+    def _central(self, plus, minus, eps):
+        """Central differences from per-sample changes, and their absolute size.
+
+        ``size`` is the weighted sum of the absolute per-sample contributions:
+        the scale of the round-off of both the difference and of backprop's
+        sum over samples, even when the contributions cancel (after training).
+        """
+        diff = plus - minus
+        return diff @ self.scale / (2.0 * eps), np.abs(diff) @ self.scale / (2.0 * eps)
+
+    def _rows_per_chunk(self, row_elements):
+        return max(1, self.chunk_bytes // (8 * max(1, row_elements)))
+
+    # ------------------------------------------------------------- directions
+
+    def directions(self, block, D, eps):
+        """Central differences along the rows of ``D`` (m, block size).
+
+        Returns ``(numeric, kinks, noise)``, each of shape (m,). ``noise``
+        estimates the error of a correct model's comparison: round-off of the
+        per-sample sums plus the truncation error, from a second difference at
+        ``2 eps`` (Richardson).
+        """
+        k, is_bias = self._layer_of(block)
+        shape = self.blocks[block][2]
+        D = np.asarray(D, dtype=np.float64).reshape((-1, *shape))
+        n, units = self.Z[k].shape
+        numeric, noise = np.empty(D.shape[0]), np.empty(D.shape[0])
+        kinks = np.zeros(D.shape[0], dtype=bool)
+        widest = max(Z.shape[1] for Z in self.Z[k:])
+        step = self._rows_per_chunk(3 * n * widest)
+        for start in range(0, D.shape[0], step):
+            rows = slice(start, start + step)
+            Dc = D[rows]
+            if is_bias:
+                dZ = np.broadcast_to(eps * Dc[:, None, :], (Dc.shape[0], n, units))
+            else:
+                dZ = eps * (self.A[k] @ Dc)
+            values = []
+            for factor in (1.0, 2.0):
+                if k == self.n_layers - 1:
+                    plus = self._loss_change(factor * dZ)
+                    minus = self._loss_change(-factor * dZ)
+                else:
+                    plus, minus, crossed = self._exact_from(
+                        k, factor * dZ, -factor * dZ
+                    )
+                    if factor == 1.0:
+                        kinks[rows] = crossed
+                values.append(self._central(plus, minus, factor * eps))
+            (value, size), (double, _) = values
+            penalty = 0.0
+            if not is_bias and self.l2_scale:
+                penalty = self.l2_scale * np.einsum("ij,mij->m", self.coefs[k], Dc)
+            numeric[rows] = value + penalty
+            backprop = np.abs(Dc).reshape(Dc.shape[0], -1) @ self._block_sizes(
+                k, is_bias
+            )
+            noise[rows] = self._roundoff * (size + backprop + np.abs(penalty))
+            noise[rows] += np.abs(double - value) / 3.0
+        return numeric, kinks, noise
+
+    def _block_sizes(self, k, is_bias):
+        """Per entry of block (k, W or b), the size of backprop's sum (flat)."""
+        magnitude = self.magnitude[k]
+        if is_bias:
+            return magnitude.sum(axis=0)
+        return (np.abs(self.A[k]).T @ magnitude).ravel()
+
+    def _entry_sizes(self, k, v, j):
+        """Size of backprop's sum for entries with inputs ``v`` (m, n), columns j."""
+        return np.einsum("mn,nm->m", np.abs(v), self.magnitude[k][:, j])
+
+    # ---------------------------------------------------------------- entries
+
+    def entries(self, block, flat, eps):
+        """Central differences of the entries ``flat`` (indices in the block).
+
+        Returns ``(numeric, kinks, noise)``, each of shape (len(flat),).
+        ``noise`` estimates the error of a correct model's comparison: the
+        round-off of the per-sample sums (of the difference and of backprop)
+        plus the truncation error, the distance to the exact derivative from
+        the first Taylor coefficient.
+        """
+        k, is_bias = self._layer_of(block)
+        flat = np.asarray(flat, dtype=np.intp)
+        units = self.Z[k].shape[1]
+        rows, columns = (None, flat) if is_bias else np.divmod(flat, units)
+        numeric, noise = np.empty(flat.size), np.empty(flat.size)
+        kinks = np.zeros(flat.size, dtype=bool)
+        if k == self.n_layers - 1:
+            self._output_entries(k, rows, columns, eps, numeric, noise)
+        else:
+            self._hidden_entries(k, rows, columns, eps, numeric, kinks, noise)
+        if not is_bias and self.l2_scale:
+            penalty = self.l2_scale * self.coefs[k].ravel()[flat]
+            numeric += penalty
+            noise += self._roundoff * np.abs(penalty)
+        return numeric, kinks, noise
+
+    def _inputs(self, k, rows, pos):
+        """The entries' input columns ``A[k][:, i]`` (ones for biases), (m, n)."""
+        if rows is None:
+            return np.ones((pos.size, self.X.shape[0]))
+        return self.A[k][:, rows[pos]].T
+
+    def _output_entries(self, k, rows, columns, eps, numeric, noise):
+        Z, Y = self.Z[-1], self.Y
+        if self.loss_name == "squared_error":
+            slope = (Z - Y) / Z.shape[1]
+        else:
+            slope = self.out - Y
+        step = self._rows_per_chunk(6 * self.X.shape[0])
+        for start in range(0, columns.size, step):
+            pos = np.arange(start, min(start + step, columns.size))
+            v, j = self._inputs(k, rows, pos), columns[pos]
+            plus = self._loss_change_column(j, eps * v)
+            minus = self._loss_change_column(j, -eps * v)
+            value, size = self._central(plus, minus, eps)
+            derivative = (slope[:, j].T * v) @ self.scale
+            numeric[pos] = value
+            size += self._entry_sizes(k, v, j)
+            noise[pos] = self._roundoff * size + np.abs(value - derivative)
+
+    def _column_chunks(self, k, columns):
+        """Groups of entry positions whose columns form one chunk of jets."""
+        order = np.argsort(columns, kind="stable")
+        unique, first = np.unique(columns[order], return_index=True)
+        n_samples = self.X.shape[0]
+        widest = max(Z.shape[1] for Z in self.Z[k + 1 :])
+        per_column = 6 * ORDER * n_samples * widest
+        step = self._rows_per_chunk(per_column)
+        bounds = list(first) + [columns.size]
+        for start in range(0, unique.size, step):
+            stop = min(start + step, unique.size)
+            positions = order[bounds[start] : bounds[stop]]
+            yield unique[start:stop], positions
+
+    def _hidden_entries(self, k, rows, columns, eps, numeric, kinks, noise):
+        change = self._hidden[1]
+        slope = self.taylor[k][0]  # g'(Z[k])
+        mask = self._mask(k)
+        budget = self.max_exact
+        for cols, positions in self._column_chunks(k, columns):
+            coefs, radii = self._column_jets(k, cols)
+            local = np.searchsorted(cols, columns[positions])
+            step = self._rows_per_chunk(4 * (ORDER + 4) * self.X.shape[0])
+            for start in range(0, positions.size, step):
+                pos = positions[start : start + step]
+                loc = local[start : start + step]
+                j = columns[pos]
+                v = self._inputs(k, rows, pos)
+                Z = self.Z[k][:, j].T
+                base = self._column_base(k, j)
+                cp = change(Z, base, eps * v)
+                cm = change(Z, base, -eps * v)
+                first = v * slope[:, j].T  # dc/deps at 0
+                if mask is not None:
+                    cp, cm = cp * mask[:, j].T, cm * mask[:, j].T
+                    first = first * mask[:, j].T
+                crossed = self._kinks(k, Z, eps * v, j, radii, loc, cp, cm)
+                a = [None if coef is None else coef[loc] for coef in coefs]
+                plus, tail_p, size_p = self._polynomial(a, cp)
+                minus, tail_m, size_m = self._polynomial(a, cm)
+                value, size = self._central(plus, minus, eps)
+                redo = (tail_p + tail_m > _UNIT_ROUNDOFF * (size_p + size_m)) & ~crossed
+                redo |= crossed & (np.cumsum(crossed) <= budget)
+                budget = max(0, budget - int(crossed.sum()))
+                if redo.any():
+                    value[redo], size[redo] = self._exact_columns(
+                        k, j[redo], cp[redo], cm[redo], eps
+                    )
+                derivative = (a[0] * first) @ self.scale
+                numeric[pos] = value
+                kinks[pos] = crossed
+                size += self._entry_sizes(k, v, j)
+                noise[pos] = self._roundoff * size + np.abs(value - derivative)
+
+    def _kinks(self, k, Z, step, j, radii, loc, cp, cm):
+        """Entries whose ±eps evaluations see a kept ReLU unit change sign."""
+        if not self._has_kink:
+            return np.zeros(Z.shape[0], dtype=bool)
+        flips = (Z + step > 0) != (Z - step > 0)
+        if self.masks is not None:
+            flips &= self.masks[k][:, j].T != 0
+        crossed = flips.any(axis=1)
+        if radii is not None:
+            crossed |= self._beyond(radii, loc, cp) | self._beyond(radii, loc, cm)
+        return crossed
+
+    def _column_base(self, k, j):
+        base = self.base[k]
+        if base is None:
+            return None
+        if isinstance(base, tuple):
+            return tuple(part[:, j].T for part in base)
+        return base[:, j].T
+
+    def _polynomial(self, a, c):
+        """``sum_p a[p] c**(p + 1)`` per sample (m, n), and two weighted sizes.
+
+        Returns the values, the size of the last term and the size of all terms
+        (both (m,)): the series is trusted when the last term is below
+        round-off of the whole.
+        """
+        value = a[-1] if a[-1] is not None else np.zeros_like(c)
+        for coef in reversed(a[:-1]):
+            value = value * c
+            if coef is not None:
+                value = value + coef
+        value = value * c
+        size = np.zeros_like(c)
+        power = np.ones_like(c)
+        for coef in a:
+            power = power * np.abs(c)
+            if coef is not None:
+                size += np.abs(coef) * power
+        tail = (
+            np.zeros(c.shape[0])
+            if a[-1] is None
+            else (np.abs(a[-1]) * power) @ self.scale
+        )
+        return value, tail, size @ self.scale
+
+    @staticmethod
+    def _beyond(radii, loc, c):
+        r_plus, r_minus = radii[0][loc], radii[1][loc]
+        return (((c > 0) & (c >= r_plus)) | ((c < 0) & (c <= r_minus))).any(axis=1)
+
+    def _exact_columns(self, k, j, cp, cm, eps):
+        """Exact central differences (and sizes) from column changes ``cp``/``cm``."""
+        value, size = np.empty(j.size), np.empty(j.size)
+        widest = max(Z.shape[1] for Z in self.Z[k + 1 :])
+        step = self._rows_per_chunk(4 * self.X.shape[0] * widest)
+        for start in range(0, j.size, step):
+            sl = slice(start, start + step)
+            w = self.coefs[k + 1][j[sl]][:, None, :]
+            plus, minus, _ = self._exact_from(
+                k + 1, cp[sl][:, :, None] * w, cm[sl][:, :, None] * w
+            )
+            value[sl], size[sl] = self._central(plus, minus, eps)
+        return value, size
+
+    def _column_jets(self, k, cols):
+        """Taylor coefficients of ``phi[n, j](c)`` for the columns ``cols``.
+
+        Returns ``(coefs, radii)``: ``coefs`` a list of ``ORDER`` arrays of shape
+        (len(cols), n) (None for zero), ``radii`` the nearest kink in ``c`` on
+        each side, ``(r_plus, r_minus)`` of shape (len(cols), n), or None.
+        """
+        w = self.coefs[k + 1][cols][:, None, :]  # (nj, 1, units)
+        dZ = [w] + [None] * (ORDER - 1)
+        radii = None
+        for u in range(k + 1, self.n_layers - 1):
+            Z = self.Z[u]
+            first = np.broadcast_to(dZ[0], (len(cols), *Z.shape))
+            if self._has_kink:
+                radii = self._merge_radii(radii, self._radii(u, first))
+            taylor = self.taylor[u]
+            if u == k + 1:
+                # dZ is exactly c * w here: its powers are monomials.
+                dA = [
+                    None if coef is None else coef * w**q
+                    for q, coef in enumerate(taylor, start=1)
+                ]
+            else:
+                dA = _jet_series(taylor, _jet_powers(dZ))
+            if self.masks is not None:
+                dA = _jet_map(lambda term, M=self.masks[u]: term * M, dA)
+            dZ = _jet_map(lambda term, W=self.coefs[u + 1]: term @ W, dA)
+        shape = (len(cols), *self.Z[-1].shape)
+        dZ = [None if term is None else np.broadcast_to(term, shape) for term in dZ]
+        return self._loss_jet(dZ), radii
+
+    def _radii(self, u, first):
+        """Nearest sign change of ``Z[u] + c * first`` for c > 0 and c < 0."""
+        Z = self.Z[u]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            crossing = -Z / first
+        valid = first != 0
+        if self.masks is not None:
+            valid &= self.masks[u] != 0
+        r_plus = np.where(valid & (crossing >= 0), crossing, np.inf).min(axis=-1)
+        r_minus = np.where(valid & (crossing <= 0), crossing, -np.inf).max(axis=-1)
+        return r_plus, r_minus
+
+    @staticmethod
+    def _merge_radii(old, new):
+        if old is None:
+            return new
+        return np.minimum(old[0], new[0]), np.maximum(old[1], new[1])

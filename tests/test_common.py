@@ -2,7 +2,12 @@
 
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
-from sk_dlsetup import InputNormalizer, MLPFromScratch, MLPFromScratchRegressor
+from sk_dlsetup import (
+    GradientChecker,
+    InputNormalizer,
+    MLPFromScratch,
+    MLPFromScratchRegressor,
+)
 
 ESTIMATORS = [
     InputNormalizer(),
@@ -10,6 +15,8 @@ ESTIMATORS = [
     MLPFromScratch(solver="lbfgs", max_iter=100, random_state=0),
     MLPFromScratchRegressor(max_iter=100, random_state=0),
     MLPFromScratchRegressor(solver="lbfgs", max_iter=100, random_state=0),
+    GradientChecker(MLPFromScratch(max_iter=100, random_state=0)),
+    GradientChecker(MLPFromScratchRegressor(max_iter=100, random_state=0)),
 ]
 
 # Checks expected to fail, each with its reason: {estimator class name: {check: why}}.

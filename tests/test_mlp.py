@@ -35,8 +35,9 @@ ignore_convergence = pytest.mark.filterwarnings(
 
 @pytest.fixture(autouse=True, scope="module")
 def _one_blas_thread():
-    """Run this module's small GEMMs on one BLAS thread: faster, and far more
-    robust to a loaded machine than threads spinning on two shared cores."""
+    """Run this module's small GEMMs on one BLAS thread."""
+    # Faster, and far more robust on a loaded machine than BLAS threads spinning
+    # on two shared cores (the digits test went from ~6 s to ~90 s under load).
     with threadpool_limits(limits=1, user_api="blas"):
         yield
 
@@ -305,12 +306,10 @@ def test_mlp_fit_after_initialize_equals_plain_fit(multiclass_data):
 
 
 def test_mlp_deep_relu_he_keeps_scale_random_collapses():
-    """24 ReLU layers of 100: 'he' keeps activation std O(1); 'random' vanishes.
-
-    Theory: under 'he' Var(z) is preserved, so std(relu(z)) stays near
-    sqrt(2) * sqrt(1/2 - 1/(2 pi)) = 0.82; under 'random' each layer multiplies
-    it by 0.01 * sqrt(100 / 2) = 0.0707, i.e. ~1e-28 after 24 layers.
-    """
+    """24 ReLU layers of 100: 'he' keeps activation std O(1); 'random' vanishes."""
+    # Theory: under 'he' Var(z) is preserved, so std(relu(z)) stays near
+    # sqrt(2) * sqrt(1/2 - 1/(2 pi)) = 0.82; under 'random' each layer multiplies
+    # it by 0.01 * sqrt(100 / 2) = 0.0707, i.e. ~1e-28 after 24 layers.
     rng = np.random.RandomState(0)
     X, y = rng.standard_normal((200, 100)), rng.randint(2, size=200)
     stds = {}

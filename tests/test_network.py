@@ -210,25 +210,31 @@ def test_network_backprop_with_dropout_matches_finite_difference(activation, rng
     assert np.linalg.norm(grad - numeric) < 1e-7 * np.linalg.norm(numeric)
 
 
-def test_network_unit_masks_equal_no_dropout(rng):
-    """Masks of all ones (keep_prob = 1) give the no-dropout loss and gradient."""
-    layer_units = [4, 6, 3]
-    X, Y = rng.standard_normal((8, 4)), rng.standard_normal((8, 3))
-    coefs, intercepts = _random_params(rng, layer_units)
-    results = []
-    for masks in (None, [np.ones((8, 6))]):
-        grads = (
-            [np.empty_like(W) for W in coefs],
-            [np.empty_like(b) for b in intercepts],
-        )
-        buffers = allocate_activations(8, layer_units, np.float64, masks is not None)
-        loss = backprop(
-            X, Y, coefs, intercepts, *grads, buffers, activation="tanh",
-            loss="squared_error", alpha=0.1, keep_masks=masks,
-        )  # fmt: skip
-        results.append((loss, np.concatenate([g.ravel() for g in grads[0] + grads[1]])))
-    assert results[0][0] == results[1][0]
-    assert_array_equal(results[0][1], results[1][1])
+def _backprop_with(X, Y, twin, loss, alpha, dtype=np.float64, masks=None):
+    """Our backprop on the twin's weights cast to ``dtype``: (loss, dW, db)."""
+    coefs = [W.astype(dtype) for W in twin.coefs_]
+    intercepts = [b.astype(dtype) for b in twin.intercepts_]
+    layer_units = [X.shape[1]] + [W.shape[1] for W in coefs]
+    grads = [np.empty_like(W) for W in coefs], [np.empty_like(b) for b in intercepts]
+    buffers = allocate_activations(len(X), layer_units, dtype, masks is not None)
+    value = backprop(
+        X.astype(dtype), Y.astype(dtype), coefs, intercepts, *grads, buffers,
+        activation=twin.activation, loss=loss, alpha=alpha, keep_masks=masks,
+    )  # fmt: skip
+    return value, *grads
+
+
+def test_network_unit_masks_match_sklearn_without_dropout(
+    request, sklearn_backprop, rel_error
+):
+    """Masks of all ones (keep_prob = 1) give scikit-learn's no-dropout results."""
+    X, y, Y, twin = _sklearn_setup(request, "multiclass", "tanh", alpha=0.1)
+    expected_loss, expected_dW, expected_db = sklearn_backprop(twin, X, y)
+    masks = [np.ones((len(X), units)) for units in HIDDEN]
+    loss, dW, db = _backprop_with(X, Y, twin, "log_loss", 0.1, masks=masks)
+    assert_allclose(loss, expected_loss, rtol=1e-12)
+    for ours, theirs in zip(dW + db, expected_dW + expected_db):
+        assert rel_error(ours, theirs) < 1e-12
 
 
 @pytest.mark.parametrize("task", TASKS)
@@ -282,25 +288,14 @@ def test_network_keep_masks_deterministic_given_rng():
     assert not np.array_equal(draw(3)[0], draw(4)[0])
 
 
-def test_network_backprop_float32_close_to_float64(rng):
-    """A float32 pass gives float32 gradients within float32 accuracy of float64."""
-    layer_units = [5, 7, 3]
-    X = rng.standard_normal((10, 5))
-    Y = np.eye(3)[rng.randint(3, size=10)]
-    coefs, intercepts = _random_params(rng, layer_units)
-    results = {}
-    for dtype in (np.float32, np.float64):
-        c = [W.astype(dtype) for W in coefs]
-        b = [v.astype(dtype) for v in intercepts]
-        grads = [np.empty_like(W) for W in c], [np.empty_like(v) for v in b]
-        buffers = allocate_activations(10, layer_units, dtype)
-        loss = backprop(
-            X.astype(dtype), Y.astype(dtype), c, b, *grads, buffers,
-            activation="tanh", loss="log_loss", alpha=0.1,
-        )  # fmt: skip
-        results[dtype] = loss, np.concatenate([g.ravel() for g in grads[0] + grads[1]])
-    assert results[np.float32][1].dtype == np.float32
-    assert_allclose(results[np.float32][0], results[np.float64][0], rtol=1e-5)
-    assert_allclose(
-        results[np.float32][1], results[np.float64][1], rtol=1e-4, atol=1e-6
-    )
+def test_network_backprop_float32_close_to_sklearn_float64(
+    request, sklearn_backprop, rel_error
+):
+    """A float32 pass gives float32 gradients within float32 accuracy of sklearn's."""
+    X, y, Y, twin = _sklearn_setup(request, "multiclass", "tanh", alpha=0.1)
+    expected_loss, expected_dW, expected_db = sklearn_backprop(twin, X, y)
+    loss, dW, db = _backprop_with(X, Y, twin, "log_loss", 0.1, dtype=np.float32)
+    assert all(g.dtype == np.float32 for g in dW + db)
+    assert_allclose(loss, expected_loss, rtol=1e-5)
+    for ours, theirs in zip(dW + db, expected_dW + expected_db):
+        assert rel_error(ours, theirs) < 1e-5

@@ -146,19 +146,27 @@ def test_objective_minimize_works_as_is(multiclass_data):
     assert np.linalg.norm(obj.gradient(result.x)) < 1e-4 * start_grad_norm
 
 
-def test_objective_loss_and_gradient_agree_with_separate_calls(multiclass_data, rng):
-    """loss_and_gradient(theta) equals (loss(theta), gradient(theta)) at any theta."""
+def test_objective_cache_never_returns_stale_values(multiclass_data, rng):
+    """Interleaved loss / gradient / loss_and_gradient calls match fresh objectives."""
     X, y = multiclass_data
-    obj = _model("multiclass", activation="tanh").initialize(X, y).objective(X, y)
+    model = _model("multiclass", activation="tanh").initialize(X, y)
+    obj = model.objective(X, y)
     thetas = [obj.theta0, obj.theta0 + 0.1 * rng.standard_normal(obj.n_params)]
-    # Interleave points so a stale cached value would show.
-    expected = [(obj.loss(t), obj.gradient(t)) for t in thetas]
-    for theta, (loss, grad) in zip(thetas[::-1], expected[::-1]):
-        both = obj.loss_and_gradient(theta)
-        assert both[0] == loss
-        assert_array_equal(both[1], grad)
-        assert obj.loss(theta) == loss
-    assert expected[0][0] != expected[1][0]
+    fresh = []
+    for theta in thetas:  # a new objective per point: no cache history
+        reference = model.objective(X, y)
+        fresh.append((reference.loss(theta), model.objective(X, y).gradient(theta)))
+    assert fresh[0][0] != fresh[1][0]
+    for i in (0, 1, 1, 0, 0, 1):
+        theta = thetas[i].copy()
+        assert obj.loss(theta) == fresh[i][0]
+        obj.gradient(theta)[:] = 0.0  # a returned gradient is the caller's copy
+        assert_array_equal(obj.gradient(theta), fresh[i][1])
+        loss, grad = obj.loss_and_gradient(theta)
+        assert loss == fresh[i][0]
+        assert_array_equal(grad, fresh[i][1])
+        theta += 1.0  # mutating the caller's array must not poison the cache
+        assert obj.loss(thetas[i]) == fresh[i][0]
 
 
 @pytest.mark.parametrize("task", [*TASKS, "multioutput"])
@@ -240,18 +248,24 @@ def test_objective_dropout_off_equals_model_without_dropout(request, rng):
     assert frozen.loss(theta) != plain.loss(theta)
 
 
-def test_objective_float32_model_evaluates_in_input_dtype(multiclass_data, rng):
-    """A float32 model's objective on float32 X is float32-accurate; theta0 float64."""
+def test_objective_float32_model_evaluates_in_input_dtype(
+    multiclass_data, sklearn_twin, sklearn_backprop, rel_error
+):
+    """A float32 model: float32 X is float32-accurate, float64 X exact vs sklearn."""
     X, y = multiclass_data
     model = _model("multiclass", activation="tanh").initialize(X.astype(np.float32), y)
-    obj32 = model.objective(X.astype(np.float32), y)
-    obj64 = model.objective(X, y)
-    assert obj32.theta0.dtype == np.float64
-    assert_array_equal(obj32.theta0, obj64.theta0)
-    assert_allclose(obj32.loss(obj32.theta0), obj64.loss(obj64.theta0), rtol=1e-6)
-    grad32, grad64 = obj32.gradient(obj32.theta0), obj64.gradient(obj64.theta0)
-    assert grad32.dtype == np.float64
-    assert np.linalg.norm(grad32 - grad64) < 1e-5 * np.linalg.norm(grad64)
+    expected_loss, expected_dW, expected_db = sklearn_backprop(
+        sklearn_twin(model, X, y), X, y
+    )
+    expected = [g for pair in zip(expected_dW, expected_db) for g in pair]
+    for X_eval, rtol in ((X.astype(np.float32), 1e-5), (X, 1e-12)):
+        obj = model.objective(X_eval, y)
+        assert obj.theta0.dtype == np.float64
+        assert_allclose(obj.loss(obj.theta0), expected_loss, rtol=rtol)
+        grad = obj.gradient(obj.theta0)
+        assert grad.dtype == np.float64
+        for ours, theirs in zip(_blocks(obj, grad), expected):
+            assert rel_error(ours, theirs) < rtol
 
 
 def test_objective_rejects_bad_requests(multiclass_data):

@@ -440,7 +440,7 @@ class GradientCheckDisplay:
         ax.set_xticks(x, names)
         ax.set_xlabel("parameter block")
         ax.set_ylabel("relative difference")
-        ax.legend(loc="upper left", fontsize="small")
+        ax.legend(loc="best", fontsize="small")
         self.ax_ = ax
         self.figure_ = ax.figure
         return self

@@ -1,0 +1,253 @@
+"""The command-line main job: ``python -m sk_dlsetup`` / ``sk-dlsetup``."""
+
+import subprocess
+import sys
+import types
+
+import numpy as np
+import pytest
+from sklearn.datasets import make_classification, make_regression
+
+from sk_dlsetup import MLPFromScratch, __version__
+from sk_dlsetup.__main__ import DataError, load_csv, main
+
+
+def _write_csv(path, header, rows):
+    lines = [",".join(header)] + [",".join(str(v) for v in row) for row in rows]
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+@pytest.fixture
+def classification_csv(tmp_path):
+    """60 rows, 4 numeric features on different scales, string labels."""
+    X, y = make_classification(60, 4, n_informative=3, n_redundant=0, random_state=0)
+    X = X * [1.0, 10.0, 100.0, 0.1]
+    labels = np.array(["cat", "dog"])[y]
+    rows = [[*np.round(x, 6), label] for x, label in zip(X, labels)]
+    return _write_csv(tmp_path / "pets.csv", ["a", "b", "c", "d", "label"], rows)
+
+
+def _run(capsys, *argv):
+    status = main(list(argv))
+    captured = capsys.readouterr()
+    return status, captured.out, captured.err
+
+
+def test_main_digits_quick_run_with_plot(capsys, tmp_path):
+    """The demo on digits: every section printed, progress on stderr, a PNG written."""
+    pytest.importorskip("matplotlib", reason="--plot needs matplotlib")
+    figure = tmp_path / "figures.png"
+    status, out, err = _run(capsys, "--quick", "--plot", str(figure))
+    assert status == 0
+    assert "digits (scikit-learn): 1797 samples x 64 features, 10 classes" in out
+    assert "1. Normalize the inputs" in out
+    assert "condition number of the least-squares Hessian" in out
+    assert "Gradient check at 'init': PASS" in out
+    assert "Gradient check at 'fitted': PASS" in out
+    for init in ("he", "xavier", "random"):
+        assert any(line.startswith(f"{init} ") for line in out.splitlines())
+    assert "All gradient checks passed" in out
+    assert [line[:5] for line in err.splitlines() if line.endswith("...")] == [
+        "[1/5]",
+        "[2/5]",
+        "[3/5]",
+        "[4/5]",
+        "[5/5]",
+    ]
+    assert "Traceback" not in err
+    assert figure.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_main_conditioning_numbers_show_why_normalize(capsys):
+    """On digits the normalized problem is far better conditioned than the raw one."""
+    status, out, _ = _run(capsys, "--quick", "--depth", "1", "--epochs", "1")
+    assert status == 0
+    row = next(line for line in out.splitlines() if line.startswith("condition"))
+    raw, normalized = (float(v) for v in row.split()[-2:])
+    assert raw > 1e6 > 1e3 > normalized
+
+
+def test_main_same_seed_same_report(capsys):
+    """--seed makes the whole report reproducible (timings go to stderr only)."""
+    argv = ("--quick", "--depth", "2", "--epochs", "2", "--seed", "3")
+    first = _run(capsys, *argv)
+    second = _run(capsys, *argv)
+    assert first[0] == second[0] == 0
+    assert first[1] == second[1]
+
+
+def test_main_csv_classification(capsys, classification_csv):
+    """A CSV with string labels: classification with accuracy."""
+    status, out, err = _run(
+        capsys, "--csv", str(classification_csv), "--target", "label", "--quick"
+    )
+    assert status == 0, err
+    assert f"{classification_csv}: 60 samples x 4 features, 2 classes" in out
+    assert "CV accuracy" in out
+
+
+def test_main_csv_regression(capsys, tmp_path):
+    """A continuous numeric target is a regression, scored with R^2."""
+    X, y = make_regression(50, 3, noise=1.0, random_state=0)
+    rows = [[*np.round(x, 6), round(t, 6)] for x, t in zip(X, y)]
+    path = _write_csv(tmp_path / "reg.csv", ["x1", "x2", "x3", "price"], rows)
+    status, out, err = _run(
+        capsys, "--csv", str(path), "--target", "price", "--quick", "--depth", "2"
+    )
+    assert status == 0, err
+    assert "3 features, a real-valued target" in out
+    assert "CV R^2" in out
+    assert "Gradient check at 'fitted': PASS" in out
+
+
+class _DoubledGradientMLP(MLPFromScratch):
+    """An MLP whose objective reports a gradient twice too large (a backprop bug)."""
+
+    def objective(self, X, y, **kwargs):
+        inner = super().objective(X, y, **kwargs)
+        return types.SimpleNamespace(
+            theta0=inner.theta0,
+            blocks=inner.blocks,
+            loss=inner.loss,
+            gradient=lambda theta: 2.0 * inner.gradient(theta),
+        )
+
+
+def test_main_failing_gradient_check_exits_1(capsys, monkeypatch):
+    """A backprop bug makes the exit status 1 and the summary say FAILED."""
+    import sk_dlsetup.__main__ as cli
+
+    network = cli._network
+
+    def buggy_network(task, args, init):
+        return _DoubledGradientMLP(**network(task, args, init).get_params())
+
+    monkeypatch.setattr(cli, "_network", buggy_network)
+    argv = ("--quick", "--depth", "1", "--width", "8", "--epochs", "1")
+    status, out, _ = _run(capsys, *argv)
+    assert status == 1
+    assert "Gradient check at 'init': FAIL" in out
+    assert "FAILED: the gradient check failed at init, fitted" in out
+
+
+# -------------------------------------------------------------------- errors
+
+
+def _assert_clean_error(status, err, message):
+    assert status == 2
+    assert message in err
+    assert "Traceback" not in err
+    assert err.splitlines()[-1].startswith("sk-dlsetup: error:")
+
+
+def test_main_missing_file(capsys, tmp_path):
+    """A CSV that does not exist: exit 2 and the path."""
+    missing = tmp_path / "nope.csv"
+    status, out, err = _run(capsys, "--csv", str(missing), "--target", "y")
+    _assert_clean_error(status, err, f"no such file: {missing}")
+    assert out == ""
+
+
+def test_main_missing_target_column(capsys, classification_csv):
+    """A target column not in the header: exit 2, listing the columns."""
+    status, _, err = _run(capsys, "--csv", str(classification_csv), "--target", "y")
+    _assert_clean_error(status, err, "target column 'y' not found")
+    assert "'a', 'b', 'c', 'd', 'label'" in err
+
+
+def test_main_non_numeric_feature(capsys, tmp_path):
+    """A text feature column: exit 2, naming the column, the line and the value."""
+    rows = [[i, "red" if i == 3 else i * 0.5, i % 2] for i in range(12)]
+    path = _write_csv(tmp_path / "mixed.csv", ["x", "color", "y"], rows)
+    status, _, err = _run(capsys, "--csv", str(path), "--target", "y")
+    _assert_clean_error(status, err, "feature column 'color' is not numeric")
+    assert "line 5: 'red'" in err
+
+
+def test_main_missing_feature_value(capsys, tmp_path):
+    """An empty or NaN feature value: exit 2, asking to impute."""
+    rows = [[i, "" if i == 2 else i, i % 2] for i in range(12)]
+    path = _write_csv(tmp_path / "holes.csv", ["x", "z", "y"], rows)
+    status, _, err = _run(capsys, "--csv", str(path), "--target", "y")
+    _assert_clean_error(status, err, "feature column 'z' is not numeric")
+    rows[4][1] = "nan"
+    rows[2][1] = 2
+    _write_csv(path, ["x", "z", "y"], rows)
+    status, _, err = _run(capsys, "--csv", str(path), "--target", "y")
+    _assert_clean_error(status, err, "feature column 'z' has a missing")
+
+
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["--target", "y"], "--target needs --csv"),
+        (["--csv", "data.csv"], "--csv needs --target"),
+        (["--cv", "1"], "--cv must be at least 2"),
+    ],
+)
+def test_main_inconsistent_arguments(capsys, argv, message):
+    """Arguments that do not go together: exit 2 with what is wrong."""
+    status, _, err = _run(capsys, *argv)
+    _assert_clean_error(status, err, message)
+
+
+def test_main_usage_errors_exit_2(capsys):
+    """argparse's own errors (unknown option, bad value) exit 2 without raising."""
+    status, _, err = _run(capsys, "--no-such-option")
+    assert status == 2 and "unrecognized arguments" in err
+    status, _, err = _run(capsys, "--epochs", "0")
+    assert status == 2 and "must be >= 1" in err
+
+
+def test_main_single_class_and_tiny_class(capsys, tmp_path):
+    """A one-class target, or a class with fewer rows than folds, is a clean error."""
+    rows = [[i, i * 2, "a"] for i in range(12)]
+    path = _write_csv(tmp_path / "one.csv", ["x", "z", "y"], rows)
+    status, _, err = _run(capsys, "--csv", str(path), "--target", "y")
+    _assert_clean_error(status, err, "single class ('a')")
+    rows[0][2] = "b"
+    _write_csv(path, ["x", "z", "y"], rows)
+    status, _, err = _run(capsys, "--csv", str(path), "--target", "y")
+    _assert_clean_error(status, err, "class 'b' has 1 samples, fewer than --cv=3")
+
+
+def test_load_csv_formats(tmp_path):
+    """Header whitespace, a BOM, quoted fields and blank lines are read as expected."""
+    path = tmp_path / "quoted.csv"
+    body = ['\ufeff"x", y , "label"'] + [
+        f'{i},"{i / 4}",{"ab"[i % 2]}' for i in range(10)
+    ]
+    path.write_text("\n".join(body[:5] + [""] + body[5:]) + "\n", encoding="utf-8")
+    X, y, features = load_csv(path, "label")
+    assert features == ["x", "y"]
+    assert X.shape == (10, 2) and X.dtype == np.float64
+    np.testing.assert_array_equal(X[:, 1], np.arange(10) / 4)
+    assert list(y[:3]) == ["a", "b", "a"]
+    with pytest.raises(DataError, match="line 3: 2 fields, but the header has 3"):
+        path.write_text("a,b,c\n1,2,3\n4,5\n" + "1,2,3\n" * 10)
+        load_csv(path, "c")
+
+
+# ---------------------------------------------------------------- as a program
+
+
+def test_main_help_and_version(capsys):
+    """--help and --version print and return 0."""
+    status, out, _ = _run(capsys, "--help")
+    assert status == 0
+    assert "usage: sk-dlsetup" in out and "--csv PATH" in out and "Exit status" in out
+    status, out, _ = _run(capsys, "--version")
+    assert status == 0 and out.strip() == f"sk-dlsetup {__version__}"
+
+
+def test_python_dash_m_help():
+    """``python -m sk_dlsetup --help`` runs as a program and exits 0."""
+    result = subprocess.run(
+        [sys.executable, "-m", "sk_dlsetup", "--help"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("usage: sk-dlsetup")

@@ -34,6 +34,8 @@ flagged.
 Everything here works in float64 on copies; the objective itself is only read.
 """
 
+from typing import NamedTuple
+
 import numpy as np
 from scipy.special import expit
 
@@ -121,11 +123,19 @@ def _taylor_logistic(Z, base):
             u * (q - s) * (1.0 - 12.0 * u) / 24.0]  # fmt: skip
 
 
-_HIDDEN = {
-    "identity": (_base_identity, _change_identity, _taylor_identity, True),
-    "relu": (_base_relu, _change_relu, _taylor_relu, True),
-    "tanh": (_base_tanh, _change_tanh, _taylor_tanh, False),
-    "logistic": (_base_logistic, _change_logistic, _taylor_logistic, False),
+class Hidden(NamedTuple):
+    """What the fast path needs of a hidden activation, each rule beside the next."""
+
+    base: object  # Z -> what change and taylor need to know about Z
+    change: object  # (Z, base, D) -> g(Z + D) - g(Z), without cancellation
+    taylor: object  # (Z, base) -> the derivatives of g at Z over q!, q = 1..ORDER
+
+
+HIDDEN = {
+    "identity": Hidden(_base_identity, _change_identity, _taylor_identity),
+    "relu": Hidden(_base_relu, _change_relu, _taylor_relu),
+    "tanh": Hidden(_base_tanh, _change_tanh, _taylor_tanh),
+    "logistic": Hidden(_base_logistic, _change_logistic, _taylor_logistic),
 }
 
 
@@ -191,12 +201,29 @@ class MLPFiniteDifferences:
         numbers are reported but never judged); beyond it they keep the
         polynomial value.
 
-    Attributes
-    ----------
-    noise : float
-        A bound on the round-off of one *plain* evaluation of ``J`` (a forward
-        error bound from the absolute sizes of the output pre-activations), used
-        by the checker as the finite-difference noise scale.
+    Notes
+    -----
+    :meth:`entries` and :meth:`directions` return ``(numeric, kinks, noise)``:
+    the central differences, which of them crossed a kink, and per value the
+    error a *correct* model's comparison may show (round-off of this module's
+    and of backprop's sums over samples, plus the central difference's
+    truncation error). :meth:`noise` bounds the round-off of one plain
+    evaluation of ``J``, for the report.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sk_dlsetup._objective import MLPObjective
+    >>> rng = np.random.RandomState(0)
+    >>> X, Y = rng.randn(8, 3), np.eye(2)[rng.randint(0, 2, 8)]
+    >>> obj = MLPObjective([rng.randn(3, 4), rng.randn(4, 2)],
+    ...                    [np.zeros(4), np.zeros(2)], X, Y, activation="tanh",
+    ...                    loss="log_loss", alpha=0.1)
+    >>> engine = MLPFiniteDifferences(obj)
+    >>> numeric, kinks, noise, _ = engine.entries(0, np.arange(12), 1e-7)
+    >>> analytic = obj.gradient(obj.theta0)[:12]
+    >>> bool(np.max(np.abs(numeric - analytic)) < 1e-13), bool(kinks.any())
+    (True, False)
     """
 
     def __init__(self, objective, chunk_bytes=2**25, max_exact=20000):
@@ -223,7 +250,7 @@ class MLPFiniteDifferences:
         self.masks = (
             None if masks is None else [np.asarray(M, np.float64) for M in masks]
         )
-        self._hidden = _HIDDEN[self.activation]
+        self._hidden = HIDDEN[self.activation]
         self._has_kink = self.activation == "relu"
         #: Relative round-off allowed on sums over samples (both engines' sums).
         self._roundoff = ROUNDOFF_FACTOR * self.n_layers * _UNIT_ROUNDOFF
@@ -235,7 +262,7 @@ class MLPFiniteDifferences:
 
     def _base_pass(self):
         """Cache ``A[k]`` (inputs of layer k), ``Z[k]`` and per-layer bases."""
-        base_fn = self._hidden[0]
+        base_fn = self._hidden.base
         A, self.A, self.Z, self.base = self.X, [], [], []
         for k, (W, b) in enumerate(zip(self.coefs, self.intercepts)):
             self.A.append(A)
@@ -296,7 +323,7 @@ class MLPFiniteDifferences:
     def taylor(self):
         """Per hidden layer, the Taylor coefficients of the activation at Z."""
         if self._taylor is None:
-            taylor_fn = self._hidden[2]
+            taylor_fn = self._hidden.taylor
             self._taylor = [taylor_fn(Z, b) for Z, b in zip(self.Z, self.base)]
         return self._taylor
 
@@ -382,7 +409,7 @@ class MLPFiniteDifferences:
         two signs. Returns the per-sample data-loss changes (m, n) for both and
         a kink flag (m,): a kept ReLU unit whose sign differs between the two.
         """
-        _, change, _, _ = self._hidden
+        change = self._hidden.change
         kinks = np.zeros(dZp.shape[0], dtype=bool)
         for k in range(layer, self.n_layers - 1):
             Z, base = self.Z[k], self.base[k]
@@ -415,10 +442,11 @@ class MLPFiniteDifferences:
     def directions(self, block, D, eps):
         """Central differences along the rows of ``D`` (m, block size).
 
-        Returns ``(numeric, kinks, noise)``, each of shape (m,). ``noise``
-        estimates the error of a correct model's comparison: round-off of the
-        per-sample sums plus the truncation error, from a second difference at
-        ``2 eps`` (Richardson).
+        Returns ``(numeric, kinks, noise, one_sided)``, each of shape (m,).
+        ``noise`` estimates the error of a correct model's comparison: round-off
+        of the per-sample sums plus the truncation error, from a second
+        difference at ``2 eps`` (Richardson). ``one_sided`` is all NaN (kinks
+        along directions are not re-checked).
         """
         k, is_bias = self._layer_of(block)
         shape = self.blocks[block][2]
@@ -457,7 +485,7 @@ class MLPFiniteDifferences:
             )
             noise[rows] = self._roundoff * (size + backprop + np.abs(penalty))
             noise[rows] += np.abs(double - value) / 3.0
-        return numeric, kinks, noise
+        return numeric, kinks, noise, np.full(D.shape[0], np.nan)
 
     def _block_sizes(self, k, is_bias):
         """Per entry of block (k, W or b), the size of backprop's sum (flat)."""
@@ -475,11 +503,13 @@ class MLPFiniteDifferences:
     def entries(self, block, flat, eps):
         """Central differences of the entries ``flat`` (indices in the block).
 
-        Returns ``(numeric, kinks, noise)``, each of shape (len(flat),).
-        ``noise`` estimates the error of a correct model's comparison: the
-        round-off of the per-sample sums (of the difference and of backprop)
-        plus the truncation error, the distance to the exact derivative from
-        the first Taylor coefficient.
+        Returns ``(numeric, kinks, noise, one_sided)``, each of shape
+        (len(flat),). ``noise`` estimates the error of a correct model's
+        comparison: the round-off of the per-sample sums (of the difference and
+        of backprop) plus the truncation error, the distance to the exact
+        derivative from the first Taylor coefficient. ``one_sided`` re-checks a
+        kink-crossing entry with the one-sided difference on the side away from
+        the kink (NaN elsewhere, and where both sides cross one).
         """
         k, is_bias = self._layer_of(block)
         flat = np.asarray(flat, dtype=np.intp)
@@ -487,15 +517,19 @@ class MLPFiniteDifferences:
         rows, columns = (None, flat) if is_bias else np.divmod(flat, units)
         numeric, noise = np.empty(flat.size), np.empty(flat.size)
         kinks = np.zeros(flat.size, dtype=bool)
+        one_sided, side = np.full(flat.size, np.nan), np.zeros(flat.size)
         if k == self.n_layers - 1:
             self._output_entries(k, rows, columns, eps, numeric, noise)
         else:
-            self._hidden_entries(k, rows, columns, eps, numeric, kinks, noise)
+            out = (numeric, kinks, noise, one_sided, side)
+            self._hidden_entries(k, rows, columns, eps, *out)
         if not is_bias and self.l2_scale:
-            penalty = self.l2_scale * self.coefs[k].ravel()[flat]
-            numeric += penalty
-            noise += self._roundoff * np.abs(penalty)
-        return numeric, kinks, noise
+            weights = self.coefs[k].ravel()[flat]
+            numeric += self.l2_scale * weights
+            noise += self._roundoff * self.l2_scale * np.abs(weights)
+            # ((w + eps)^2 - w^2) / (2 eps) = w + eps / 2, and the mirror image.
+            one_sided += self.l2_scale * (weights + side * eps / 2.0)
+        return numeric, kinks, noise, one_sided
 
     def _inputs(self, k, rows, pos):
         """The entries' input columns ``A[k][:, i]`` (ones for biases), (m, n)."""
@@ -535,8 +569,8 @@ class MLPFiniteDifferences:
             positions = order[bounds[start] : bounds[stop]]
             yield unique[start:stop], positions
 
-    def _hidden_entries(self, k, rows, columns, eps, numeric, kinks, noise):
-        change = self._hidden[1]
+    def _hidden_entries(self, k, rows, columns, eps, numeric, kinks, noise, one, side):
+        change = self._hidden.change
         slope = self.taylor[k][0]  # g'(Z[k])
         mask = self._mask(k)
         budget = self.max_exact
@@ -557,16 +591,20 @@ class MLPFiniteDifferences:
                 if mask is not None:
                     cp, cm = cp * mask[:, j].T, cm * mask[:, j].T
                     first = first * mask[:, j].T
-                crossed = self._kinks(k, Z, eps * v, j, radii, loc, cp, cm)
+                up_crossed, down_crossed = self._kinks(
+                    k, Z, eps * v, j, radii, loc, cp, cm
+                )
+                crossed = up_crossed | down_crossed
                 a = [None if coef is None else coef[loc] for coef in coefs]
                 plus, tail_p, size_p = self._polynomial(a, cp)
                 minus, tail_m, size_m = self._polynomial(a, cm)
                 value, size = self._central(plus, minus, eps)
+                up, down = plus @ self.scale, minus @ self.scale
                 redo = (tail_p + tail_m > _UNIT_ROUNDOFF * (size_p + size_m)) & ~crossed
                 redo |= crossed & (np.cumsum(crossed) <= budget)
                 budget = max(0, budget - int(crossed.sum()))
                 if redo.any():
-                    value[redo], size[redo] = self._exact_columns(
+                    value[redo], size[redo], up[redo], down[redo] = self._exact_columns(
                         k, j[redo], cp[redo], cm[redo], eps
                     )
                 derivative = (a[0] * first) @ self.scale
@@ -574,18 +612,34 @@ class MLPFiniteDifferences:
                 kinks[pos] = crossed
                 size += self._entry_sizes(k, v, j)
                 noise[pos] = self._roundoff * size + np.abs(value - derivative)
+                forward = down_crossed & ~up_crossed
+                backward = up_crossed & ~down_crossed
+                one[pos] = np.where(
+                    forward, up / eps, np.where(backward, -down / eps, np.nan)
+                )
+                side[pos] = forward.astype(float) - backward.astype(float)
 
     def _kinks(self, k, Z, step, j, radii, loc, cp, cm):
-        """Entries whose ±eps evaluations see a kept ReLU unit change sign."""
+        """Entries whose +eps (first) or -eps (second) evaluation crosses a kink.
+
+        A kept ReLU unit whose pre-activation changes sign from theta to
+        theta + eps e (or theta - eps e): either at layer k itself or, through
+        the radii, above it. Since perturbations are monotone in eps, this is
+        a sign change between theta + eps e and theta - eps e.
+        """
+        none = np.zeros(Z.shape[0], dtype=bool)
         if not self._has_kink:
-            return np.zeros(Z.shape[0], dtype=bool)
-        flips = (Z + step > 0) != (Z - step > 0)
+            return none, none
+        positive = Z > 0
+        up, down = (Z + step > 0) != positive, (Z - step > 0) != positive
         if self.masks is not None:
-            flips &= self.masks[k][:, j].T != 0
-        crossed = flips.any(axis=1)
+            kept = self.masks[k][:, j].T != 0
+            up, down = up & kept, down & kept
+        up, down = up.any(axis=1), down.any(axis=1)
         if radii is not None:
-            crossed |= self._beyond(radii, loc, cp) | self._beyond(radii, loc, cm)
-        return crossed
+            up |= self._beyond(radii, loc, cp)
+            down |= self._beyond(radii, loc, cm)
+        return up, down
 
     def _column_base(self, k, j):
         base = self.base[k]
@@ -627,8 +681,9 @@ class MLPFiniteDifferences:
         return (((c > 0) & (c >= r_plus)) | ((c < 0) & (c <= r_minus))).any(axis=1)
 
     def _exact_columns(self, k, j, cp, cm, eps):
-        """Exact central differences (and sizes) from column changes ``cp``/``cm``."""
+        """Exact central differences, sizes and both loss changes of columns."""
         value, size = np.empty(j.size), np.empty(j.size)
+        up, down = np.empty(j.size), np.empty(j.size)
         widest = max(Z.shape[1] for Z in self.Z[k + 1 :])
         step = self._rows_per_chunk(4 * self.X.shape[0] * widest)
         for start in range(0, j.size, step):
@@ -638,7 +693,8 @@ class MLPFiniteDifferences:
                 k + 1, cp[sl][:, :, None] * w, cm[sl][:, :, None] * w
             )
             value[sl], size[sl] = self._central(plus, minus, eps)
-        return value, size
+            up[sl], down[sl] = plus @ self.scale, minus @ self.scale
+        return value, size, up, down
 
     def _column_jets(self, k, cols):
         """Taylor coefficients of ``phi[n, j](c)`` for the columns ``cols``.

@@ -154,6 +154,10 @@ def kinks_from_sides(analytic, plus, minus, loss0, step_plus, step_minus, noise)
     return off & (jump > 10.0 * one_sided_noise) & (closest <= 0.1 * jump)
 
 
+def _differ(a, b):
+    return a.shape != b.shape or bool(np.any(a != b))
+
+
 class PlainFiniteDifferences:
     """Central differences from plain calls of ``objective.loss``.
 
@@ -179,12 +183,20 @@ class PlainFiniteDifferences:
         self.loss0 = loss0
         self.noise = noise
         self.signature = getattr(objective, "kink_signature", None)
+        self._signature0 = None
 
     def _evaluate(self, perturb, count):
-        """Losses (and kink flags from the hook) at theta0 ± each perturbation."""
+        """Losses at theta0 ± each perturbation, and kink crossings from the hook.
+
+        ``crossed[side, m]``: the signature at theta0 + (side 0) or - (side 1)
+        the perturbation differs from the one at theta0.
+        """
         plus, minus = np.empty(count), np.empty(count)
         step_plus, step_minus = np.empty(count), np.empty(count)
         flips = np.zeros(count, dtype=bool)
+        crossed = np.zeros((2, count), dtype=bool)
+        if self.signature is not None and self._signature0 is None:
+            self._signature0 = np.asarray(self.signature(self.theta0.copy()))
         for m in range(count):
             signatures = []
             for sign, values, steps in ((1, plus, step_plus), (-1, minus, step_minus)):
@@ -194,23 +206,34 @@ class PlainFiniteDifferences:
                 if self.signature is not None:
                     signatures.append(np.asarray(self.signature(theta.copy())))
             if signatures:
-                flips[m] = signatures[0].shape != signatures[1].shape or bool(
-                    np.any(signatures[0] != signatures[1])
-                )
-        return plus, minus, step_plus, step_minus, flips
+                flips[m] = _differ(signatures[0], signatures[1])
+                crossed[0, m] = _differ(signatures[0], self._signature0)
+                crossed[1, m] = _differ(signatures[1], self._signature0)
+        return plus, minus, step_plus, step_minus, flips, crossed
 
-    def _finish(self, analytic, plus, minus, step_plus, step_minus, flips):
-        """``(numeric, kinks, noise)``: noise is the standard deviation of each
-        central difference from the round-off of its two evaluations of J."""
+    def _finish(self, analytic, plus, minus, step_plus, step_minus, flips, crossed):
+        """``(numeric, kinks, noise, one_sided)``.
+
+        ``noise`` is the standard deviation of each central difference from the
+        round-off of its two evaluations of J. ``one_sided`` re-checks a kink
+        entry with the one-sided difference on the side whose signature did not
+        change (NaN elsewhere, and without the hook: the one-sided differences
+        then decided that it is a kink, so they are no independent re-check).
+        """
         numeric = (plus - minus) / (step_plus + step_minus)
+        one_sided = np.full(numeric.size, np.nan)
         if self.signature is not None:
             kinks = flips
+            forward = kinks & crossed[1] & ~crossed[0]
+            backward = kinks & crossed[0] & ~crossed[1]
+            one_sided[forward] = ((plus - self.loss0) / step_plus)[forward]
+            one_sided[backward] = ((self.loss0 - minus) / step_minus)[backward]
         else:
             kinks = kinks_from_sides(
                 analytic, plus, minus, self.loss0, step_plus, step_minus, self.noise
             )
         noise = np.sqrt(2.0) * self.noise / (step_plus + step_minus)
-        return numeric, kinks, noise
+        return numeric, kinks, noise, one_sided
 
     def entries(self, block_slice, flat, eps, analytic):
         """Central differences of the entries ``flat`` of a block.

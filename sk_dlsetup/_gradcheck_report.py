@@ -102,12 +102,20 @@ class BlockCheck:
         directional mode).
     escalated : bool
         True when a failing directional check was redone entry by entry.
+    kink_difference : float
+        The kink-crossing entries re-checked with the one-sided difference on
+        the side away from the kink (truncation error ``O(eps)``): their
+        relative difference, for information only (never in the verdict). NaN
+        when no entry could be re-checked (no kink, a kink on both sides,
+        directions, or an objective without ``kink_signature``).
     entries : ndarray of int or None
         Flat indices (in the block) of the checked entries; None for directions.
     numeric_values, analytic_values : ndarray
         The checked values, aligned with ``entries`` (or the directions).
     kinks : ndarray of bool
         Which of them crossed a kink.
+    one_sided_values : ndarray
+        The one-sided re-checks of kink entries (NaN elsewhere).
     """
 
     name: str
@@ -125,12 +133,20 @@ class BlockCheck:
     analytic: float
     numeric: float
     escalated: bool = False
+    kink_difference: float = np.nan
     entries: np.ndarray | None = field(default=None, repr=False, compare=False)
     numeric_values: np.ndarray | None = field(default=None, repr=False, compare=False)
     analytic_values: np.ndarray | None = field(default=None, repr=False, compare=False)
     kinks: np.ndarray | None = field(default=None, repr=False, compare=False)
+    one_sided_values: np.ndarray | None = field(default=None, repr=False, compare=False)
 
-    _ARRAYS = ("entries", "numeric_values", "analytic_values", "kinks")
+    _ARRAYS = (
+        "entries",
+        "numeric_values",
+        "analytic_values",
+        "kinks",
+        "one_sided_values",
+    )
 
     def keys(self):
         """The scalar fields, as for a mapping."""

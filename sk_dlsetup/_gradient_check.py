@@ -331,8 +331,11 @@ def _check_objective(objective, settings, rng):
     if theta0.ndim != 1:
         raise ValueError(f"theta0 must be 1-D; got shape {theta0.shape}.")
     blocks = _validate_blocks(objective.blocks, theta0.size)
-    loss0 = float(objective.loss(theta0.copy()))
-    grad = np.asarray(objective.gradient(theta0.copy()), dtype=np.float64)
+    if callable(getattr(objective, "loss_and_gradient", None)):
+        loss0, grad = objective.loss_and_gradient(theta0.copy())
+    else:
+        loss0, grad = objective.loss(theta0.copy()), objective.gradient(theta0.copy())
+    loss0, grad = float(loss0), np.asarray(grad, dtype=np.float64)
     if grad.shape != theta0.shape:
         raise ValueError(
             f"gradient(theta) has shape {grad.shape}; expected {theta0.shape}."
@@ -460,7 +463,9 @@ class _Runner:
             numbers = self.engine.entries(b, flat, eps)
         else:
             numbers = self.engine.entries(sl, flat, eps, analytic)
-        return self._row(block, mode, eps, flat, analytic, *numbers, escalated)
+        return self._row(
+            block, mode, eps, flat, analytic, *numbers, escalated=escalated
+        )
 
     def directional(self, b, block, eps, settings):
         name, sl, shape = block
@@ -485,15 +490,22 @@ class _Runner:
         )
         return self.entries(b, block, eps, flat, mode, escalated=True)
 
-    def _row(
-        self, block, mode, eps, flat, analytic, numeric, kinks, noise, escalated=False
-    ):
-        row = self.judge.row(
-            block, mode, eps, flat, numeric, analytic, kinks, noise, escalated
-        )
+    def _row(self, block, mode, eps, flat, analytic, *numbers, escalated=False):
+        numeric, kinks, noise, _ = numbers
+        row = self.judge.row(block, mode, eps, flat, analytic, *numbers, escalated)
         used = ~kinks
         self.collected.append((numeric[used], analytic[used], noise[used]))
         return row
+
+
+def _kink_difference(one_sided, analytic, kinks):
+    """Relative difference of one-sided re-checks of kink entries (NaN if none)."""
+    rechecked = kinks & np.isfinite(one_sided)
+    if not rechecked.any():
+        return np.nan
+    a, g = one_sided[rechecked], analytic[rechecked]
+    denom = np.linalg.norm(a) + np.linalg.norm(g)
+    return float(np.linalg.norm(a - g) / denom) if denom > 0 else 0.0
 
 
 class _Judge:
@@ -540,7 +552,19 @@ class _Judge:
         noise_norm += 100.0 * _UNIT_ROUNDOFF * denom
         return difference, error, noise_norm, True
 
-    def row(self, block, mode, eps, flat, numeric, analytic, kinks, noise, escalated):
+    def row(
+        self,
+        block,
+        mode,
+        eps,
+        flat,
+        analytic,
+        numeric,
+        kinks,
+        noise,
+        one_sided,
+        escalated,
+    ):
         name, _, shape = block
         used = ~kinks
         a, g, s = numeric[used], analytic[used], noise[used]
@@ -580,10 +604,12 @@ class _Judge:
             analytic=np.nan if worst is None else float(analytic[worst]),
             numeric=np.nan if worst is None else float(numeric[worst]),
             escalated=escalated,
+            kink_difference=_kink_difference(one_sided, analytic, kinks),
             entries=None if flat is None else np.asarray(flat),
             numeric_values=numeric,
             analytic_values=analytic,
             kinks=kinks,
+            one_sided_values=one_sided,
         )
         return row
 
@@ -603,9 +629,19 @@ class _Judge:
             where = ", ".join(
                 f"{row.name}: {row.n_kinks}" for row in rows if row.n_kinks
             )
+            rechecked = ", ".join(
+                f"{row.name}: {row.kink_difference:.1e}"
+                for row in rows
+                if np.isfinite(row.kink_difference)
+            )
             self.notes.append(
                 f"{n_kinks} checks crossed a ReLU kink ({where}) and were left out "
-                f"of the difference and the verdict."
+                f"of the difference and the verdict"
+                + (
+                    f"; one-sided re-checks away from the kink: {rechecked}."
+                    if rechecked
+                    else "."
+                )
             )
         return GradientCheckReport(
             difference=float(difference),

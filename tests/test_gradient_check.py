@@ -193,7 +193,7 @@ def test_check_gradients_agrees_with_scipy_random_direction(binary_data):
         norm = np.linalg.norm(v[sl])
         d = v[sl] / norm
         analytic_d = [objective.gradient(theta)[sl] @ d]
-        numeric, _, _ = engine.directions(sl, [d], 1e-6, analytic_d)
+        numeric = engine.directions(sl, [d], 1e-6, analytic_d)[0]
         ours += norm * numeric[0]  # directional derivatives add up over blocks
     h = 1e-4
     second = (
@@ -273,6 +273,20 @@ def test_check_gradients_kinks_are_counted_and_excluded(fast):
     # The kink entry is far off: judging it would have failed the block.
     error = abs(row.numeric_values[1] - row.analytic_values[1])
     assert error > 1e-3 * abs(row.analytic_values[1])
+    # Re-checked one-sided, away from the kink, it agrees to O(eps).
+    assert row.one_sided_values[1] == pytest.approx(row.analytic_values[1], rel=1e-5)
+    assert row.kink_difference < 1e-5
+    assert np.isnan(row.one_sided_values[~row.kinks]).all()
+
+
+def test_check_gradients_one_sided_recheck_fast_equals_plain():
+    """The fast path's one-sided re-checks equal plain ones (with the hook)."""
+    objective = _near_kink_relu_objective()
+    fast = check_gradients(objective, mode="full")
+    plain = check_gradients(objective, mode="full", fast=False)
+    for a, b in zip(fast.blocks, plain.blocks):
+        np.testing.assert_array_equal(a.kinks, b.kinks)
+        np.testing.assert_allclose(a.one_sided_values, b.one_sided_values, atol=1e-7)
 
 
 def test_check_gradients_kinks_found_without_a_hook():
@@ -293,6 +307,7 @@ def test_check_gradients_kinks_found_without_a_hook():
     hooked = check_gradients(objective, mode="full", fast=False)
     bare = check_gradients(NoHook(objective), mode="full")
     assert bare["b1"].kinks[1] and bare.verdict == "pass"
+    assert np.isnan(bare["b1"].kink_difference)  # no independent re-check
     for with_hook, without in zip(hooked.blocks, bare.blocks):
         # Every kink that matters is found; harmless ones may go unnoticed.
         assert not (without.kinks & ~with_hook.kinks).any()

@@ -677,9 +677,11 @@ def test_mlp_divergence_warns_and_keeps_finite_weights(regression_data):
     assert np.all(np.isfinite(model.loss_curve_))
     assert np.all(np.isfinite(_params(model)))
     with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)
+        warnings.simplefilter("error", RuntimeWarning)  # no overflow at predict
         prediction = model.predict(X)
     assert prediction.shape == y.shape
+    assert np.all(np.isfinite(prediction))
+    assert_allclose(prediction, _numpy_forward(model, X).ravel(), rtol=1e-12)
 
 
 # ------------------------------------------------------------------ bad input

@@ -11,6 +11,7 @@ from numbers import Integral, Real
 
 import numpy as np
 import scipy.optimize
+from scipy.special import logsumexp
 from sklearn import get_config
 from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin, is_classifier
 from sklearn.exceptions import ConvergenceWarning
@@ -601,18 +602,23 @@ class _BaseMLPFromScratch(BaseEstimator):
 
     # -------------------------------------------------------------- predicting
 
-    def _output(self, X):
-        """Output-layer activations for validated X, in bounded-memory chunks."""
+    def _decision(self, X):
+        """Output pre-activation for validated X, in bounded-memory chunks."""
         # Two layers' activations per row live at once; scikit-learn's
         # working_memory (MiB) bounds them.
         row_bytes = X.dtype.itemsize * max(self._layer_units) * 2
         chunk = max(1, int(get_config()["working_memory"] * 2**20 // row_bytes))
-        out = np.empty((X.shape[0], self.n_outputs_), dtype=X.dtype)
+        dtype = np.result_type(X.dtype, self.coefs_[0].dtype)
+        out = np.empty((X.shape[0], self.n_outputs_), dtype=dtype)
         for rows in gen_batches(X.shape[0], chunk):
             out[rows] = predict_output(
                 X[rows], self.coefs_, self.intercepts_, self.activation
             )
-        return LOSSES[self._loss_name].output(out)
+        return out
+
+    def _output(self, X):
+        """Output-layer activations for validated X."""
+        return LOSSES[self._loss_name].output(self._decision(X))
 
     def _validate_X(self, X):
         check_is_fitted(self)
@@ -982,7 +988,11 @@ class MLPFromScratch(ClassifierMixin, _BaseMLPFromScratch):
         return proba
 
     def predict_log_proba(self, X):
-        """Logarithm of :meth:`predict_proba`.
+        """Logarithm of :meth:`predict_proba`, computed from the output logits.
+
+        ``log_softmax(z) = z - logsumexp(z)`` and ``log expit(z) = -softplus(-z)``
+        stay finite where a probability rounds to 0, so saturated predictions
+        give large negative numbers instead of ``-inf``.
 
         Parameters
         ----------
@@ -994,8 +1004,16 @@ class MLPFromScratch(ClassifierMixin, _BaseMLPFromScratch):
         log_proba : ndarray of shape (n_samples, n_classes)
             Log of the predicted probabilities.
         """
-        proba = self.predict_proba(X)
-        return np.log(proba, out=proba)
+        Z = self._decision(self._validate_X(X))
+        if self.out_activation_ == "softmax":
+            return Z - logsumexp(Z, axis=1, keepdims=True)
+        log_proba = -np.logaddexp(0, -Z)
+        if (
+            self.n_outputs_ == 1
+            and self._label_binarizer.y_type_ != "multilabel-indicator"
+        ):
+            return np.hstack([-np.logaddexp(0, Z), log_proba])
+        return log_proba
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

@@ -1,6 +1,6 @@
 """
 Training out of core: a dataset larger than the memory you allow yourself
-========================================================================
+=========================================================================
 
 When the training set does not fit in memory, keep it on disk as a
 :class:`numpy.memmap` and stream it in chunks: one pass of

@@ -470,8 +470,10 @@ class _Runner:
     def directional(self, b, block, eps, settings):
         name, sl, shape = block
         size = sl.stop - sl.start
-        D = self.rng.standard_normal((settings.n_directions, size))
-        D /= np.linalg.norm(D, axis=1, keepdims=True)
+        # Random sign vectors, normalized: as good a probe as Gaussian ones
+        # (every entry weighs in) and several times cheaper to draw.
+        signs = self.rng.random_sample((settings.n_directions, size)) < 0.5
+        D = np.where(signs, -1.0, 1.0) / np.sqrt(size)
         analytic = D @ self.grad[sl]
         if self.use_fast:
             numbers = self.engine.directions(b, D, eps)

@@ -1,0 +1,256 @@
+"""Gradient checking: speed and accuracy against scipy and torch, measured here.
+
+Full checks of MLPs of about 1k, 10k, 50k and 200k parameters (64 samples,
+float64, softmax output, tanh and relu) by
+
+* ours: ``check_gradients(mode='full')`` (the MLP fast path), with
+  ``epsilon=1e-7`` and ``epsilon='auto'``, and ``mode='directional'``;
+* ``scipy.optimize.check_grad`` (forward differences, one evaluation of J per
+  parameter) on the same objective;
+* ``torch.autograd.gradcheck`` in slow (full Jacobian, central differences)
+  and fast mode on the same function written in torch (skipped without torch).
+
+Peers cost one or two evaluations of J per parameter, so on large networks
+they are timed on a random subset of ``--peer-entries`` parameters and their
+time is scaled to all parameters (marked ``~``); ``--full-peers`` runs them on
+every parameter. Every difference is the lecture's
+``||a - g|| / (||a|| + ||g||)`` over the entries each method computed, on a
+correct model (it measures the method's own error). Prints two tables and
+the peak memory of our full check.
+
+Usage: python benchmarks/bench_gradcheck.py [--sizes 1k 10k 50k 200k]
+       [--peer-entries 1000] [--full-peers] [--repeats 3]
+"""
+
+import argparse
+import time
+import tracemalloc
+import warnings
+
+import numpy as np
+from scipy.optimize import approx_fprime
+
+from sk_dlsetup import MLPFromScratch, check_gradients
+
+try:
+    import torch
+except ImportError:  # CI never installs torch
+    torch = None
+
+NETWORKS = {
+    "1k": (20, 32, 10),
+    "10k": (64, 96, 32, 10),
+    "50k": (196, 192, 64, 10),
+    "200k": (784, 256, 128, 10),
+}
+N_SAMPLES = 64
+SCIPY_EPS = np.sqrt(np.finfo(float).eps)
+
+
+def make_objective(layers, activation):
+    """A freshly initialized MLP's objective on 64 random rows."""
+    rng = np.random.RandomState(0)
+    X = rng.randn(N_SAMPLES, layers[0])
+    y = np.arange(N_SAMPLES) % layers[-1]
+    model = MLPFromScratch(
+        hidden_layer_sizes=layers[1:-1],
+        activation=activation,
+        init="he" if activation == "relu" else "xavier",
+        alpha=1e-4,
+        random_state=0,
+    )
+    return model.initialize(X, y).objective(X, y)
+
+
+def relative(numeric, analytic):
+    return np.linalg.norm(numeric - analytic) / (
+        np.linalg.norm(numeric) + np.linalg.norm(analytic)
+    )
+
+
+def best_time(fn, repeats):
+    times, result = [], None
+    for _ in range(repeats):
+        start = time.perf_counter()
+        result = fn()
+        times.append(time.perf_counter() - start)
+    return min(times), result
+
+
+def subset(n_params, count, full, seed=1):
+    if full or count >= n_params:
+        return np.arange(n_params)
+    return np.sort(np.random.RandomState(seed).choice(n_params, count, replace=False))
+
+
+def run_ours(objective, repeats):
+    out = {}
+    for label, kwargs in (
+        ("full", {"mode": "full"}),
+        ("auto", {"mode": "full", "epsilon": "auto"}),
+        ("directional", {"mode": "directional"}),
+    ):
+        seconds, report = best_time(
+            lambda k=kwargs: check_gradients(objective, **k), repeats
+        )
+        out[label] = (seconds, report)
+    return out
+
+
+def run_scipy(objective, idx):
+    """scipy's forward differences (approx_fprime, what check_grad computes)."""
+    theta0 = objective.theta0
+
+    def restricted(values):
+        theta = theta0.copy()
+        theta[idx] = values
+        return objective.loss(theta)
+
+    start = time.perf_counter()
+    numeric = approx_fprime(theta0[idx], restricted, SCIPY_EPS)
+    seconds = time.perf_counter() - start
+    analytic = objective.gradient(theta0)[idx]
+    scale = (theta0.size + 1) / (idx.size + 1)
+    return seconds * scale, relative(numeric, analytic)
+
+
+def torch_loss_fn(objective):
+    """The same J(theta) written in torch (float64)."""
+    X = torch.from_numpy(np.asarray(objective.X, dtype=np.float64))
+    Y = torch.from_numpy(np.asarray(objective.Y, dtype=np.float64))
+    act = {"relu": torch.relu, "tanh": torch.tanh}[objective.activation]
+    blocks, alpha, sw_sum = objective.blocks, objective.alpha, objective.sw_sum
+
+    def loss(theta):
+        A, squares = X, 0.0
+        for k in range(len(blocks) // 2):
+            (_, sw, shape), (_, sb, _) = blocks[2 * k], blocks[2 * k + 1]
+            W = theta[sw].reshape(shape)
+            Z = A @ W + theta[sb]
+            squares = squares + (W * W).sum()
+            A = act(Z) if k < len(blocks) // 2 - 1 else Z
+        data = (torch.logsumexp(Z, dim=1) - (Y * Z).sum(dim=1)).mean()
+        return data + 0.5 * alpha * squares / sw_sum
+
+    return loss
+
+
+def warm_up_torch():
+    """First calls pay for torch's start-up: keep them out of the timings."""
+    x = torch.ones(3, dtype=torch.float64, requires_grad=True)
+    for fast_mode in (False, True):
+        torch.autograd.gradcheck(lambda t: (t * t).sum(), (x,), fast_mode=fast_mode)
+
+
+def run_torch(objective, idx, fast_mode):
+    loss = torch_loss_fn(objective)
+    theta0 = torch.from_numpy(objective.theta0.copy())
+    index = torch.from_numpy(idx)
+    ours = float(loss(theta0))
+    assert abs(ours - objective.loss(objective.theta0)) < 1e-12 * (1 + abs(ours))
+
+    def restricted(values):
+        theta = theta0.clone()
+        theta[index] = values
+        return loss(theta)
+
+    values = theta0[index].clone().requires_grad_(True)
+    start = time.perf_counter()
+    passed = torch.autograd.gradcheck(
+        restricted, (values,), fast_mode=fast_mode, raise_exception=False
+    )
+    seconds = time.perf_counter() - start
+    if fast_mode:
+        return seconds, passed, float("nan")
+    eps = 1e-6  # torch's central difference, as in its slow mode
+    numeric = np.empty(idx.size)
+    with torch.no_grad():
+        for m in range(idx.size):
+            up, down = values.detach().clone(), values.detach().clone()
+            up[m] += eps
+            down[m] -= eps
+            numeric[m] = (float(restricted(up)) - float(restricted(down))) / (2 * eps)
+    analytic = objective.gradient(objective.theta0)[idx]
+    return (
+        seconds * objective.theta0.size / idx.size,
+        passed,
+        relative(numeric, analytic),
+    )
+
+
+def peak_memory_mb(objective):
+    tracemalloc.start()
+    check_gradients(objective, mode="full")
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    return peak / 2**20
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", nargs="+", default=list(NETWORKS), choices=NETWORKS)
+    parser.add_argument("--peer-entries", type=int, default=1000)
+    parser.add_argument("--full-peers", action="store_true")
+    parser.add_argument("--repeats", type=int, default=3)
+    args = parser.parse_args()
+    warnings.simplefilter("ignore")
+    if torch is not None:
+        warm_up_torch()
+    print(f"64 samples, float64; torch: {torch.__version__ if torch else 'absent'}")
+    print("~ : peer timed on a random subset of parameters, scaled to all of them\n")
+    speed, accuracy = [], []
+    for size in args.sizes:
+        for activation in ("tanh", "relu"):
+            layers = NETWORKS[size]
+            objective = make_objective(layers, activation)
+            P = objective.theta0.size
+            name = "-".join(map(str, layers)) + f" {activation}"
+            ours = run_ours(objective, args.repeats)
+            idx = subset(P, args.peer_entries, args.full_peers)
+            mark = "" if idx.size == P else "~"
+            scipy_s, scipy_diff = run_scipy(objective, idx)
+            full_s = ours["full"][0]
+            row = [name, P, full_s, ours["directional"][0] * 1e3]
+            row += [f"{mark}{scipy_s:.1f}", scipy_s / full_s]
+            diffs = [name, ours["full"][1].difference, ours["auto"][1].difference]
+            diffs += [ours["directional"][1].difference, scipy_diff]
+            if torch is not None:
+                torch.manual_seed(0)
+                slow_s, slow_ok, torch_diff = run_torch(objective, idx, fast_mode=False)
+                fast_s, fast_ok, _ = run_torch(objective, np.arange(P), fast_mode=True)
+                row += [f"{mark}{slow_s:.1f}", slow_s / full_s, f"{fast_s:.2f}"]
+                diffs += [torch_diff, f"{slow_ok}/{fast_ok}"]
+            else:
+                row += ["-", float("nan"), "-"]
+                diffs += [float("nan"), "-"]
+            speed.append(row)
+            accuracy.append(diffs + [ours["full"][1].verdict])
+            print(f"done {name}", flush=True)
+    print("\nSeconds for a full check (ratios: peer seconds / our full-check seconds)")
+    head = ("network", "params", "ours full s", "ours dir ms", "scipy s")
+    head += ("x scipy", "torch slow s", "x torch", "torch fast s")
+    print("{:<22}{:>8}{:>12}{:>12}{:>10}{:>9}{:>14}{:>9}{:>14}".format(*head))
+    for r in speed:
+        print(
+            f"{r[0]:<22}{r[1]:>8}{r[2]:>12.3f}{r[3]:>12.1f}{r[4]:>10}{r[5]:>9.0f}"
+            f"{r[6]:>14}{r[7]:>9.0f}{r[8]:>14}"
+        )
+    print("\nDifference achieved on a correct model (lower is better)")
+    head = ("network", "ours 1e-7", "ours auto", "ours dir", "scipy")
+    head += ("torch slow", "torch ok s/f", "verdict")
+    print("{:<22}{:>11}{:>11}{:>11}{:>11}{:>12}{:>14}{:>9}".format(*head))
+    for r in accuracy:
+        print(
+            f"{r[0]:<22}{r[1]:>11.1e}{r[2]:>11.1e}{r[3]:>11.1e}{r[4]:>11.1e}"
+            f"{r[5]:>12.1e}{r[6]:>14}{r[7]:>9}"
+        )
+    largest = make_objective(NETWORKS[args.sizes[-1]], "tanh")
+    print(
+        f"\nPeak memory of our full check, {args.sizes[-1]} tanh network: "
+        f"{peak_memory_mb(largest):.0f} MiB (theta itself: "
+        f"{largest.theta0.nbytes / 2**20:.1f} MiB)"
+    )
+
+
+if __name__ == "__main__":
+    main()

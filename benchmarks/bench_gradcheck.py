@@ -19,7 +19,7 @@ correct model (it measures the method's own error). Prints two tables and
 the peak memory of our full check.
 
 Usage: python benchmarks/bench_gradcheck.py [--sizes 1k 10k 50k 200k]
-       [--peer-entries 1000] [--full-peers] [--repeats 3]
+       [--peer-entries 1000] [--full-peers] [--repeats 5]
 """
 
 import argparse
@@ -191,41 +191,50 @@ def main():
     parser.add_argument("--sizes", nargs="+", default=list(NETWORKS), choices=NETWORKS)
     parser.add_argument("--peer-entries", type=int, default=1000)
     parser.add_argument("--full-peers", action="store_true")
-    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--repeats", type=int, default=5)
     args = parser.parse_args()
     warnings.simplefilter("ignore")
-    if torch is not None:
-        warm_up_torch()
     print(f"64 samples, float64; torch: {torch.__version__ if torch else 'absent'}")
     print("~ : peer timed on a random subset of parameters, scaled to all of them\n")
+    configs = [(size, act) for size in args.sizes for act in ("tanh", "relu")]
+    objectives = {c: make_objective(NETWORKS[c[0]], c[1]) for c in configs}
+    # Ours first, then scipy, then torch: torch's worker threads must not
+    # compete with the numpy timings.
+    ours = {c: run_ours(objectives[c], args.repeats) for c in configs}
+    subsets = {
+        c: subset(objectives[c].theta0.size, args.peer_entries, args.full_peers)
+        for c in configs
+    }
+    scipy = {c: run_scipy(objectives[c], subsets[c]) for c in configs}
+    peers = {}
+    if torch is not None:
+        warm_up_torch()
+        for c in configs:
+            torch.manual_seed(0)
+            P = objectives[c].theta0.size
+            slow = run_torch(objectives[c], subsets[c], fast_mode=False)
+            fast = run_torch(objectives[c], np.arange(P), fast_mode=True)
+            peers[c] = (slow, fast)
     speed, accuracy = [], []
-    for size in args.sizes:
-        for activation in ("tanh", "relu"):
-            layers = NETWORKS[size]
-            objective = make_objective(layers, activation)
-            P = objective.theta0.size
-            name = "-".join(map(str, layers)) + f" {activation}"
-            ours = run_ours(objective, args.repeats)
-            idx = subset(P, args.peer_entries, args.full_peers)
-            mark = "" if idx.size == P else "~"
-            scipy_s, scipy_diff = run_scipy(objective, idx)
-            full_s = ours["full"][0]
-            row = [name, P, full_s, ours["directional"][0] * 1e3]
-            row += [f"{mark}{scipy_s:.1f}", scipy_s / full_s]
-            diffs = [name, ours["full"][1].difference, ours["auto"][1].difference]
-            diffs += [ours["directional"][1].difference, scipy_diff]
-            if torch is not None:
-                torch.manual_seed(0)
-                slow_s, slow_ok, torch_diff = run_torch(objective, idx, fast_mode=False)
-                fast_s, fast_ok, _ = run_torch(objective, np.arange(P), fast_mode=True)
-                row += [f"{mark}{slow_s:.1f}", slow_s / full_s, f"{fast_s:.2f}"]
-                diffs += [torch_diff, f"{slow_ok}/{fast_ok}"]
-            else:
-                row += ["-", float("nan"), "-"]
-                diffs += [float("nan"), "-"]
-            speed.append(row)
-            accuracy.append(diffs + [ours["full"][1].verdict])
-            print(f"done {name}", flush=True)
+    for c in configs:
+        objective, (scipy_s, scipy_diff) = objectives[c], scipy[c]
+        P = objective.theta0.size
+        name = "-".join(map(str, NETWORKS[c[0]])) + f" {c[1]}"
+        mark = "" if subsets[c].size == P else "~"
+        full_s = ours[c]["full"][0]
+        row = [name, P, full_s, ours[c]["directional"][0] * 1e3]
+        row += [f"{mark}{scipy_s:.1f}", scipy_s / full_s]
+        diffs = [name, ours[c]["full"][1].difference, ours[c]["auto"][1].difference]
+        diffs += [ours[c]["directional"][1].difference, scipy_diff]
+        if c in peers:
+            (slow_s, slow_ok, torch_diff), (fast_s, fast_ok, _) = peers[c]
+            row += [f"{mark}{slow_s:.1f}", slow_s / full_s, f"{fast_s:.2f}"]
+            diffs += [torch_diff, f"{slow_ok}/{fast_ok}"]
+        else:
+            row += ["-", float("nan"), "-"]
+            diffs += [float("nan"), "-"]
+        speed.append(row)
+        accuracy.append(diffs + [ours[c]["full"][1].verdict])
     print("\nSeconds for a full check (ratios: peer seconds / our full-check seconds)")
     head = ("network", "params", "ours full s", "ours dir ms", "scipy s")
     head += ("x scipy", "torch slow s", "x torch", "torch fast s")

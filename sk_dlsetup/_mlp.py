@@ -11,7 +11,6 @@ from numbers import Integral, Real
 
 import numpy as np
 import scipy.optimize
-from scipy.special import logsumexp
 from sklearn import get_config
 from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin, is_classifier
 from sklearn.exceptions import ConvergenceWarning
@@ -988,11 +987,10 @@ class MLPFromScratch(ClassifierMixin, _BaseMLPFromScratch):
         return proba
 
     def predict_log_proba(self, X):
-        """Logarithm of :meth:`predict_proba`, computed from the output logits.
+        """Logarithm of :meth:`predict_proba`.
 
-        ``log_softmax(z) = z - logsumexp(z)`` and ``log expit(z) = -softplus(-z)``
-        stay finite where a probability rounds to 0, so saturated predictions
-        give large negative numbers instead of ``-inf``.
+        As scikit-learn's: ``log(predict_proba(X))``, so a probability that
+        underflows to 0 has log-probability ``-inf``.
 
         Parameters
         ----------
@@ -1004,16 +1002,9 @@ class MLPFromScratch(ClassifierMixin, _BaseMLPFromScratch):
         log_proba : ndarray of shape (n_samples, n_classes)
             Log of the predicted probabilities.
         """
-        Z = self._decision(self._validate_X(X))
-        if self.out_activation_ == "softmax":
-            return Z - logsumexp(Z, axis=1, keepdims=True)
-        log_proba = -np.logaddexp(0, -Z)
-        if (
-            self.n_outputs_ == 1
-            and self._label_binarizer.y_type_ != "multilabel-indicator"
-        ):
-            return np.hstack([-np.logaddexp(0, Z), log_proba])
-        return log_proba
+        proba = self.predict_proba(X)
+        with np.errstate(divide="ignore"):
+            return np.log(proba, out=proba)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

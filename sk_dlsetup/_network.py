@@ -17,7 +17,6 @@ in C order (see :func:`parameter_blocks`).
 import numpy as np
 
 from ._activations import ACTIVATIONS
-from ._blas import axpy
 from ._losses import data_loss_and_delta
 
 
@@ -121,7 +120,7 @@ def backward(
     for layer in range(len(coefs) - 1, -1, -1):
         np.matmul(acts[layer].T, delta, out=grad_coefs[layer])
         if l2_scale:
-            axpy(l2_scale, coefs[layer], grad_coefs[layer])
+            grad_coefs[layer] += l2_scale * coefs[layer]
         np.sum(delta, axis=0, out=grad_intercepts[layer])
         if layer:
             upstream = deltas[layer]

@@ -18,8 +18,11 @@ every parameter. Every difference is the lecture's
 correct model (it measures the method's own error). Prints two tables and
 the peak memory of our full check.
 
+All libraries run with ``--threads`` threads (default 1: on a shared machine,
+BLAS threads competing with other work make timings erratic).
+
 Usage: python benchmarks/bench_gradcheck.py [--sizes 1k 10k 50k 200k]
-       [--peer-entries 1000] [--full-peers] [--repeats 5]
+       [--peer-entries 1000] [--full-peers] [--repeats 5] [--threads 1]
 """
 
 import argparse
@@ -29,6 +32,7 @@ import warnings
 
 import numpy as np
 from scipy.optimize import approx_fprime
+from threadpoolctl import threadpool_limits
 
 from sk_dlsetup import MLPFromScratch, check_gradients
 
@@ -192,9 +196,18 @@ def main():
     parser.add_argument("--peer-entries", type=int, default=1000)
     parser.add_argument("--full-peers", action="store_true")
     parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--threads", type=int, default=1)
     args = parser.parse_args()
+    if torch is not None:
+        torch.set_num_threads(args.threads)
+    with threadpool_limits(limits=args.threads):
+        benchmark(args)
+
+
+def benchmark(args):
     warnings.simplefilter("ignore")
-    print(f"64 samples, float64; torch: {torch.__version__ if torch else 'absent'}")
+    version = torch.__version__ if torch else "absent"
+    print(f"64 samples, float64, {args.threads} thread(s); torch: {version}")
     print("~ : peer timed on a random subset of parameters, scaled to all of them\n")
     configs = [(size, act) for size in args.sizes for act in ("tanh", "relu")]
     objectives = {c: make_objective(NETWORKS[c[0]], c[1]) for c in configs}

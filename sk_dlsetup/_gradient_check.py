@@ -514,9 +514,11 @@ class _Runner:
         name, sl, shape = block
         size = sl.stop - sl.start
         # Random sign vectors, normalized: as good a probe as Gaussian ones
-        # (every entry weighs in) and several times cheaper to draw.
-        signs = self.rng.random_sample((settings.n_directions, size)) < 0.5
-        D = np.where(signs, -1.0, 1.0) / np.sqrt(size)
+        # (every entry weighs in) and far cheaper to draw (random bits).
+        count = settings.n_directions * size
+        bits = np.frombuffer(self.rng.bytes((count + 7) // 8), dtype=np.uint8)
+        signs = np.unpackbits(bits)[:count].reshape(settings.n_directions, size)
+        D = (1.0 - 2.0 * signs) / np.sqrt(size)
         analytic = D @ self.grad[sl]
         if self.use_fast:
             numbers = self.engine.directions(b, D, eps)

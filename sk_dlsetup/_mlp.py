@@ -11,7 +11,6 @@ from numbers import Integral, Real
 
 import numpy as np
 import scipy.optimize
-from sklearn import get_config
 from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin, is_classifier
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.metrics import accuracy_score, r2_score
@@ -33,6 +32,7 @@ from ._network import (
     pack,
     parameter_blocks,
     predict_output,
+    rows_per_chunk,
     unpack,
 )
 from ._objective import MLPObjective
@@ -603,10 +603,8 @@ class _BaseMLPFromScratch(BaseEstimator):
 
     def _decision(self, X):
         """Output pre-activation for validated X, in bounded-memory chunks."""
-        # Two layers' activations per row live at once; scikit-learn's
-        # working_memory (MiB) bounds them.
-        row_bytes = X.dtype.itemsize * max(self._layer_units) * 2
-        chunk = max(1, int(get_config()["working_memory"] * 2**20 // row_bytes))
+        # Two layers' activations per row live at once.
+        chunk = rows_per_chunk(X.dtype.itemsize * max(self._layer_units) * 2)
         dtype = np.result_type(X.dtype, self.coefs_[0].dtype)
         out = np.empty((X.shape[0], self.n_outputs_), dtype=dtype)
         for rows in gen_batches(X.shape[0], chunk):

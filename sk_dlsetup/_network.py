@@ -15,9 +15,30 @@ in C order (see :func:`parameter_blocks`).
 """
 
 import numpy as np
+from sklearn import get_config
 
 from ._activations import ACTIVATIONS
 from ._losses import data_loss_and_delta
+
+# Cap on the working memory of a chunked forward pass. scikit-learn's
+# working_memory (1 GiB by default) bounds it too; past a few thousand rows a
+# larger chunk buys no GEMM speed, only memory.
+MAX_CHUNK_MIB = 64
+
+
+def rows_per_chunk(row_bytes):
+    """Rows of a chunk whose working memory (``row_bytes`` per row) stays bounded.
+
+    The bound is ``min(working_memory, MAX_CHUNK_MIB)`` MiB, ``working_memory``
+    being scikit-learn's configuration.
+
+    Examples
+    --------
+    >>> rows_per_chunk(8 * 512)
+    16384
+    """
+    budget = min(get_config()["working_memory"], MAX_CHUNK_MIB) * 2**20
+    return max(1, int(budget // max(row_bytes, 1)))
 
 
 def parameter_blocks(layer_units):

@@ -11,7 +11,6 @@
 """
 
 import numpy as np
-from sklearn import get_config
 from sklearn.pipeline import Pipeline
 from sklearn.utils import gen_batches
 from sklearn.utils.validation import check_array, check_is_fitted
@@ -19,7 +18,7 @@ from sklearn.utils.validation import check_array, check_is_fitted
 from ._activations import ACTIVATIONS
 from ._display import GradientCheckDisplay, LayerStatisticsDisplay
 from ._losses import LOSSES
-from ._network import allocate_activations, backprop
+from ._network import allocate_activations, backprop, rows_per_chunk
 
 __all__ = [
     "GradientCheckDisplay",
@@ -71,7 +70,7 @@ def _final_estimator(estimator, X):
 
 def _chunk_rows(estimator, X):
     row_bytes = X.dtype.itemsize * 2 * sum(W.shape[1] for W in estimator.coefs_)
-    return max(1, int(get_config()["working_memory"] * 2**20 // max(row_bytes, 1)))
+    return rows_per_chunk(row_bytes)
 
 
 def _weighted_gradient(estimator, X, Y, rows, dtype):

@@ -940,3 +940,22 @@ def test_mlp_float64_model_predicts_float64_for_float32_input(binary_data):
     X, y = binary_data
     model = MLPFromScratch((4,), random_state=0).initialize(X, y)
     assert model.predict_proba(X.astype(np.float32)).dtype == np.float64
+
+
+def test_mlp_fit_rejects_a_single_class(binary_data):
+    """Fitting on one class is a ValueError naming it; a fitted model is unchanged."""
+    X, y = binary_data
+    model = MLPFromScratch((4,), solver="lbfgs", max_iter=5, random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        model.fit(X, y)
+    before = model.predict_proba(X)
+    with pytest.raises(
+        ValueError,
+        match=r"at least 2 classes.*only one class: 1\.",
+    ):
+        model.fit(X, np.ones_like(y))
+    assert_array_equal(model.predict_proba(X), before)
+    assert_array_equal(model.classes_, np.unique(y))
+    # partial_fit chunks of one class are fine once `classes` is known.
+    MLPFromScratch((4,), random_state=0).partial_fit(X, np.ones_like(y), classes=[0, 1])

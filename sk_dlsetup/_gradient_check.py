@@ -14,9 +14,8 @@ from numbers import Integral, Real
 import numpy as np
 from scipy import sparse
 from sklearn.utils import check_random_state
-from sklearn.utils._param_validation import validate_params
 
-from ._compat import Interval, StrOptions
+from ._compat import Interval, StrOptions, validate_params
 from ._gradcheck_fast import MLPFiniteDifferences
 from ._gradcheck_plain import PlainFiniteDifferences, estimate_noise
 from ._gradcheck_report import VERDICTS, BlockCheck, GradientCheckReport

@@ -6,11 +6,11 @@ from numbers import Integral
 
 import numpy as np
 from sklearn.base import BaseEstimator, MetaEstimatorMixin, clone
-from sklearn.utils import _safe_indexing, check_random_state, get_tags
+from sklearn.utils import check_random_state, get_tags
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import check_is_fitted
 
-from ._compat import Interval, StrOptions, _fit_context
+from ._compat import Interval, StrOptions, _fit_context, _safe_indexing
 from ._gradcheck_report import GradientCheckError, GradientCheckWarning
 from ._gradient_check import CHECK_CONSTRAINTS, check_gradients, missing_protocol
 

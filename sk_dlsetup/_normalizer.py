@@ -11,25 +11,19 @@ fewer passes over the data and no full-size temporaries.
 import numpy as np
 from scipy import sparse
 from sklearn import get_config
-
-# Two scikit-learn private helpers are used, imported here and nowhere else:
-# ``_fit_context`` runs the ``_parameter_constraints`` validation and
-# ``_check_sample_weight`` validates sample weights with scikit-learn's own
-# errors, exactly as StandardScaler uses them.
-from sklearn.base import (
-    BaseEstimator,
-    OneToOneFeatureMixin,
-    TransformerMixin,
-    _fit_context,
-)
+from sklearn.base import BaseEstimator, OneToOneFeatureMixin, TransformerMixin
 from sklearn.utils import assert_all_finite
 from sklearn.utils.validation import (
     FLOAT_DTYPES,
-    _check_sample_weight,
     check_array,
     check_is_fitted,
     validate_data,
 )
+
+# ``_fit_context`` runs the ``_parameter_constraints`` validation and
+# ``_check_sample_weight`` validates sample weights with scikit-learn's own
+# errors, exactly as StandardScaler uses them.
+from ._compat import _check_sample_weight, _fit_context
 
 # Rows are processed in blocks of about this many elements so that the float64
 # working buffer (512 KiB) stays in cache: every statistic and every transform

@@ -3,7 +3,9 @@
 The problem of the issue that set the target: make_classification 20,000 x 100,
 10 classes, hidden layers (256, 128), adam, batch 200, 10 epochs, tol=0 (no
 early stop), in float64 and float32. Every peer is timed in the same run,
-interleaved, and the median of ``--repeats`` runs is reported, with:
+interleaved, each fit in a fresh worker process (so one library's BLAS or
+OpenMP thread pool, still spinning after its run, cannot slow the next
+library down), and the median of ``--repeats`` runs is reported, with:
 
 - samples/s (training samples processed per second, epochs included);
 - the ratio peer_time / our_time (> 1 means we are faster);
@@ -17,6 +19,9 @@ Run: ``python benchmarks/bench_train.py [--repeats 5] [--epochs 10]``.
 """
 
 import argparse
+import importlib.util
+import subprocess
+import sys
 import time
 import warnings
 
@@ -107,8 +112,43 @@ def make_torch_fit():
                 optimizer.step()
         return net
 
-    fit_torch.threads = torch.get_num_threads()
     return fit_torch
+
+
+def make_data(n_samples):
+    return make_classification(
+        n_samples, 100, n_informative=50, n_classes=10, random_state=0
+    )
+
+
+def worker(peer, dtype, epochs, n_samples):
+    """Time one fit of ``peer`` in this process; print the seconds."""
+    X, y = make_data(n_samples)
+    fit = {"scikit-learn": fit_sklearn, "sk_dlsetup": fit_ours}.get(peer)
+    fit = fit or make_torch_fit()
+    X = X.astype(dtype)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        start = time.perf_counter()
+        fit(X, y, epochs)
+        print(time.perf_counter() - start)
+
+
+def time_in_worker(peer, dtype, args):
+    command = [
+        sys.executable,
+        __file__,
+        "--worker",
+        peer,
+        "--dtype",
+        dtype.__name__,
+        "--epochs",
+        str(args.epochs),
+        "--n-samples",
+        str(args.n_samples),
+    ]
+    result = subprocess.run(command, capture_output=True, text=True, check=True)
+    return float(result.stdout.split()[-1])
 
 
 def main(argv=None):
@@ -116,37 +156,31 @@ def main(argv=None):
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--epochs", type=int, default=10)
     parser.add_argument("--n-samples", type=int, default=20_000)
+    parser.add_argument("--worker", help=argparse.SUPPRESS)
+    parser.add_argument("--dtype", default="float64", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    if args.worker:
+        return worker(args.worker, np.dtype(args.dtype), args.epochs, args.n_samples)
 
-    X, y = make_classification(
-        args.n_samples, 100, n_informative=50, n_classes=10, random_state=0
-    )
-    peers = {"scikit-learn": fit_sklearn, "sk_dlsetup": fit_ours}
-    fit_torch = make_torch_fit()
-    if fit_torch is None:
+    peers = ["scikit-learn", "sk_dlsetup"]
+    if importlib.util.find_spec("torch") is None:
         print("torch not installed: skipping the torch peer")
     else:
-        peers["torch"] = fit_torch
-        print(f"torch CPU, {fit_torch.threads} threads")
+        peers.append("torch")
 
     n_steps = args.epochs * -(-args.n_samples // BATCH)
-    shapes = gemm_shapes(X.shape[1], 10)
+    shapes = gemm_shapes(100, 10)
     flops = 2 * n_steps * sum(m * k * n for m, k, n in shapes)
     header = (
         f"{'dtype':8} {'peer':13} {'seconds':>8} {'samples/s':>10} "
         f"{'ours x':>7} {'GFLOP/s':>8} {'of GEMM':>8}"
     )
     for dtype in (np.float64, np.float32):
-        Xd = X.astype(dtype)
         gemm = gemm_seconds(shapes, n_steps, dtype)
         times = {name: [] for name in peers}
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", ConvergenceWarning)
-            for _ in range(args.repeats):
-                for name, fit in peers.items():
-                    start = time.perf_counter()
-                    fit(Xd, y, args.epochs)
-                    times[name].append(time.perf_counter() - start)
+        for _ in range(args.repeats):
+            for name in peers:
+                times[name].append(time_in_worker(name, dtype, args))
         gemm_rate = flops / gemm / 1e9
         print(
             f"\n{dtype.__name__}: GEMMs alone {gemm:.3f} s "

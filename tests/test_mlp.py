@@ -782,6 +782,12 @@ BAD_CALLS = {
         "non-zero|must be positive",
     ),
     "fit-y-length": (lambda m, X, y: m.fit(X, y[:-1]), "inconsistent numbers"),
+    "fit-empty": (lambda m, X, y: m.fit(X[:0], y[:0]), "0 sample"),
+    "fit-strings": (
+        lambda m, X, y: m.fit(np.full(X.shape, "a", dtype=object), y),
+        "could not convert string to float",
+    ),
+    "fit-y-3d": (lambda m, X, y: m.fit(X, y.reshape(-1, 1, 1)), "dim 3"),
     "fit-validation-too-small": (
         lambda m, X, y: m.set_params(early_stopping=True, validation_fraction=0.01).fit(
             X, y

@@ -350,6 +350,25 @@ class MLPFiniteDifferences:
             self._taylor = [taylor_fn(Z, b) for Z, b in zip(self.Z, self.base)]
         return self._taylor
 
+    def base_loss(self):
+        """``J(theta0)`` from this module's own base pass (data term + L2).
+
+        The engine re-implements the MLP's forward pass; comparing this value
+        with ``objective.loss(theta0)`` proves both compute the same function
+        before any difference of the engine is trusted.
+        """
+        Z, Y = self.Z[-1], self.Y
+        if self.loss_name == "log_loss":
+            top = Z.max(axis=1, keepdims=True)
+            lse = np.log(np.exp(Z - top).sum(axis=1)) + top[:, 0]
+            per_sample = lse - np.einsum("ij,ij->i", Y, Z)
+        elif self.loss_name == "binary_log_loss":
+            per_sample = (np.logaddexp(0.0, Z) - Y * Z).sum(axis=1)
+        else:
+            per_sample = ((Z - Y) ** 2).sum(axis=1) / (2 * Z.shape[1])
+        squares = sum(float(np.sum(W * W)) for W in self.coefs)
+        return float(self.scale @ per_sample) + 0.5 * self.l2_scale * squares
+
     def noise(self, loss):
         """Forward error bound of one plain evaluation of ``J`` (= ``loss``).
 

@@ -382,12 +382,21 @@ def _check_objective(objective, settings, rng):
         raise ValueError(
             f"gradient(theta) has shape {grad.shape}; expected {theta0.shape}."
         )
-    use_fast = settings.fast and isinstance(objective, MLPObjective)
-    unit_roundoff = _UNIT_ROUNDOFF if use_fast else _unit_roundoff(objective)
-    if use_fast:
+    engine = None
+    if settings.fast and isinstance(objective, MLPObjective):
         engine = MLPFiniteDifferences(objective)
         noise = engine.noise(loss0)
-    else:
+        # The fast engine re-implements the forward pass: trust it only if it
+        # computes the objective's own J.
+        if not abs(engine.base_loss() - loss0) <= 10 * noise:
+            notes.append(
+                "the fast path's J(theta0) differs from objective.loss(theta0): "
+                "checked with plain evaluations of objective.loss instead."
+            )
+            engine = None
+    use_fast = engine is not None
+    unit_roundoff = _UNIT_ROUNDOFF if use_fast else _unit_roundoff(objective)
+    if not use_fast:
         noise = estimate_noise(objective.loss, theta0, loss0, rng, unit_roundoff)
         engine = PlainFiniteDifferences(objective, theta0, loss0, noise)
     judge = _Judge(settings, noise, notes)

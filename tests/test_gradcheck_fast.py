@@ -286,3 +286,38 @@ def test_fast_noise_bounds_measured_noise(activation, loss):
     loss0 = obj.loss(obj.theta0)
     measured = estimate_noise(obj.loss, obj.theta0, loss0, np.random.RandomState(0))
     assert 0 < measured <= engine.noise(loss0)
+
+
+@pytest.mark.parametrize("activation", ["relu", "tanh", "logistic", "identity"])
+@pytest.mark.parametrize("loss", ["log_loss", "binary_log_loss", "squared_error"])
+@pytest.mark.parametrize("weighted", [False, True])
+def test_fast_base_loss_equals_objective_loss(activation, loss, weighted):
+    """The engine's own forward pass gives the objective's J(theta0)."""
+    obj = make_objective(activation, loss, dropout=True, weighted=weighted)
+    engine = MLPFiniteDifferences(obj)
+    assert engine.base_loss() == pytest.approx(obj.loss(obj.theta0), rel=1e-13)
+
+
+def test_fast_path_falls_back_when_its_forward_disagrees():
+    """An objective whose J differs from the fast engine's is checked plainly.
+
+    The tampered loss scales J by 1.5 but keeps backprop's gradient: the check
+    must fail (ratio 1 / 1.5), which the fast path alone would miss.
+    """
+    from sk_dlsetup import check_gradients
+
+    class Tampered(MLPObjective):
+        def loss(self, theta):
+            return 1.5 * super().loss(theta)
+
+        def loss_and_gradient(self, theta):
+            return self.loss(theta), self.gradient(theta)
+
+    obj = make_objective("tanh", "log_loss")
+    tampered = Tampered.__new__(Tampered)
+    tampered.__dict__.update(obj.__dict__)
+    report = check_gradients(tampered, mode="full")
+    assert report.verdict == "fail"
+    assert any("plain evaluations" in note for note in report.notes)
+    for row in report.blocks:
+        assert row.ratio == pytest.approx(1 / 1.5, rel=1e-6)

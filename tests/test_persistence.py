@@ -133,3 +133,29 @@ def test_grid_search_results_do_not_depend_on_n_jobs(digits):
         scores.append(search.cv_results_["split2_test_score"])
     np.testing.assert_array_equal(scores[0], scores[2])
     np.testing.assert_array_equal(scores[1], scores[3])
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+def test_checked_pipeline_round_trip_and_bit_identical_reports(digits, tmp_path):
+    """A Pipeline ending in GradientChecker pickles; refits give identical reports."""
+    from sk_dlsetup import GradientChecker
+
+    X, y = digits
+    pipe = make_pipeline(
+        InputNormalizer(),
+        GradientChecker(MLPFromScratch((8,), max_iter=5, random_state=0)),
+    )
+    first = clone(pipe).fit(X, y)
+    second = clone(pipe).fit(X, y)
+    checker, again = first[-1], second[-1]
+    # repr: floats in shortest round-trip form (equal reprs = equal bits), and
+    # NaN (a kink-free block's one-sided re-check) equal to itself.
+    for stage in ("init", "fitted"):
+        assert repr(checker.reports_[stage].to_dict()) == repr(
+            again.reports_[stage].to_dict()
+        )
+    path = tmp_path / "checked.joblib"
+    joblib.dump(first, path)
+    restored = joblib.load(path)
+    np.testing.assert_array_equal(restored.predict_proba(X), first.predict_proba(X))
+    assert repr(restored[-1].report_.to_dict()) == repr(checker.report_.to_dict())

@@ -523,6 +523,7 @@ class _BaseMLPFromScratch(BaseEstimator):
                 loss = epoch.run()
                 if not (np.isfinite(loss) and np.all(np.isfinite(theta))):
                     theta[...] = snapshot
+                    self._optimizer = None  # its moments saw the diverged steps
                     warnings.warn(
                         f"Training diverged in epoch {self.n_iter_ + 1}: the loss "
                         f"exploded (over {_EXPLOSION_FACTOR:g} times its starting "
@@ -544,6 +545,7 @@ class _BaseMLPFromScratch(BaseEstimator):
                     )
         except KeyboardInterrupt:
             theta[...] = snapshot
+            self._optimizer = None  # its state is mid-epoch; the weights are not
             warnings.warn(
                 "Training interrupted by user; kept the weights of the last "
                 f"completed epoch (n_iter_={self.n_iter_})."

@@ -70,11 +70,10 @@ def unpack(theta, blocks):
     return views[0::2], views[1::2]
 
 
-def pack(coefs, intercepts, out=None, dtype=None):
+def pack(coefs, intercepts, dtype=None):
     """Copy ``coefs`` and ``intercepts`` into one flat theta (W1, b1, W2, b2, ...)."""
-    sizes = [W.size + b.size for W, b in zip(coefs, intercepts)]
-    if out is None:
-        out = np.empty(sum(sizes), dtype=dtype or coefs[0].dtype)
+    size = sum(W.size + b.size for W, b in zip(coefs, intercepts))
+    out = np.empty(size, dtype=dtype or coefs[0].dtype)
     start = 0
     for W, b in zip(coefs, intercepts):
         out[start : start + W.size] = W.ravel()

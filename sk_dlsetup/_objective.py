@@ -123,11 +123,6 @@ class MLPObjective:
         loss, grad = self._evaluate(theta, gradient=True)
         return loss, grad.astype(np.float64)
 
-    def output(self, theta):
-        """The output layer's pre-activation ``Z[L]`` at ``theta`` (a copy)."""
-        self._load(theta)
-        return self._forward().copy()
-
     def _load(self, theta):
         theta = np.asarray(theta)
         if theta.shape != self._theta.shape:

@@ -176,7 +176,8 @@ def layer_statistics(estimator, X, y=None):
             Z = A @ W
             Z += b
             pre[layer].add(Z)
-            A = g(Z.copy()) if layer < n_layers - 1 else output(Z.copy())
+            # Z's statistics are taken: the activation may overwrite it.
+            A = g(Z) if layer < n_layers - 1 else output(Z)
             post[layer].add(A)
             alive[layer] |= np.any(A != 0, axis=0)
     stats = [

@@ -135,32 +135,46 @@ class Adam:
         self.beta_2 = beta_2
         self.epsilon = epsilon
         self.t = 0
-        self.m = np.zeros(n_params, dtype=dtype)
-        self.v = np.zeros(n_params, dtype=dtype)
-        self._scratch = np.empty((2, n_params), dtype=dtype)
+        # The moments are stored rescaled, M = m / (1 - beta_1) and
+        # V = v / (1 - beta_2), so that each update is M = beta_1 M + g and
+        # V = beta_2 V + g^2: 10 passes over theta instead of 12. Adam is
+        # memory-bound, so this is a sixth of its time.
+        self._M = np.zeros(n_params, dtype=dtype)
+        self._V = np.zeros(n_params, dtype=dtype)
+        self._scratch = np.empty(n_params, dtype=dtype)
+
+    @property
+    def m(self):
+        """First-moment estimate ``m`` (scikit-learn's ``ms``, flattened)."""
+        return (1 - self.beta_1) * self._M
+
+    @property
+    def v(self):
+        """Second-moment estimate ``v`` (scikit-learn's ``vs``, flattened)."""
+        return (1 - self.beta_2) * self._V
 
     def update(self, theta, grad):
         """Move ``theta`` one Adam step against ``grad``, in place."""
         self.t += 1
-        m, v = self.m, self.v
-        tmp, step = self._scratch
-        m *= self.beta_1
-        np.multiply(grad, 1 - self.beta_1, out=tmp)
-        m += tmp
-        v *= self.beta_2
+        M, V, tmp = self._M, self._V, self._scratch
+        M *= self.beta_1
+        M += grad
+        V *= self.beta_2
         np.multiply(grad, grad, out=tmp)
-        tmp *= 1 - self.beta_2
-        v += tmp
+        V += tmp
         self.learning_rate = (
             self.learning_rate_init
             * np.sqrt(1 - self.beta_2**self.t)
             / (1 - self.beta_1**self.t)
         )
-        np.sqrt(v, out=tmp)
-        tmp += self.epsilon
-        np.multiply(m, -self.learning_rate, out=step)
-        step /= tmp
-        theta += step
+        # lr m / (sqrt(v) + eps) in terms of M and V:
+        # [lr (1 - b1) / sqrt(1 - b2)] * M / (sqrt(V) + eps / sqrt(1 - b2)).
+        root = np.sqrt(1 - self.beta_2)
+        np.sqrt(V, out=tmp)
+        tmp += self.epsilon / root
+        np.divide(M, tmp, out=tmp)
+        tmp *= self.learning_rate * (1 - self.beta_1) / root
+        theta -= tmp
 
     def iteration_ends(self, time_step):
         """Adam keeps its learning-rate schedule internally."""

@@ -24,7 +24,9 @@ def identity_derivative(A, delta):
 
 def relu(Z):
     """:math:`g(z) = \\max(0, z)`, in place."""
-    return np.maximum(Z, 0, out=Z)
+    # A row of zeros rather than the scalar 0: numpy's SIMD loop for two
+    # arrays is about twice as fast as its array-scalar loop (float32).
+    return np.maximum(Z, np.zeros(Z.shape[-1], Z.dtype), out=Z)
 
 
 def relu_derivative(A, delta):

@@ -137,11 +137,14 @@ def backward(
     ``1 / n`` (or weight) scaling. ``deltas`` are scratch buffers.
     """
     derivative = ACTIVATIONS[activation].derivative
+    # Column sums as a matrix-vector product: BLAS does it twice as fast as
+    # numpy's axis-0 reduction.
+    ones = np.ones(delta.shape[0], delta.dtype)
     for layer in range(len(coefs) - 1, -1, -1):
         np.matmul(acts[layer].T, delta, out=grad_coefs[layer])
         if l2_scale:
             grad_coefs[layer] += l2_scale * coefs[layer]
-        np.sum(delta, axis=0, out=grad_intercepts[layer])
+        np.matmul(ones, delta, out=grad_intercepts[layer])
         if layer:
             upstream = deltas[layer]
             np.matmul(delta, coefs[layer].T, out=upstream)

@@ -206,7 +206,8 @@ def backprop(
             deltas,
             grad_coefs,
             grad_intercepts,
-            l2_scale=alpha / sw_sum,
+            # A Python float: a numpy float64 alpha would run float32 in float64.
+            l2_scale=float(alpha) / sw_sum,
             keep_masks=keep_masks,
         )
     return value

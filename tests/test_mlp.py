@@ -413,6 +413,34 @@ def test_mlp_float32_input_trains_in_float32(request, task, solver):
 
 
 @ignore_convergence
+@pytest.mark.parametrize("solver", ["sgd", "adam"])
+def test_mlp_numpy_scalar_hyperparameters_train_float32_in_float32(
+    multiclass_data, solver
+):
+    """np.float64 alpha / rates (as np.logspace grids give) change no float32 bit.
+
+    Numpy promotes ``float32_array * np.float64(x)`` to float64, so a numpy
+    scalar that reached the training loop would round differently (and run
+    several times slower) than the same Python float. A large alpha makes the
+    L2 term's rounding visible in the weights.
+    """
+    X, y = multiclass_data
+    X32 = X.astype(np.float32)
+    params = dict(alpha=30.0, learning_rate_init=5e-3, momentum=0.8, beta_1=0.85)
+    fits = [
+        MLPFromScratch(
+            hidden_layer_sizes=(7,),
+            solver=solver,
+            max_iter=3,
+            random_state=0,
+            **{name: cast(value) for name, value in params.items()},
+        ).fit(X32, y)
+        for cast in (float, np.float64)
+    ]
+    assert_array_equal(_params(fits[1]), _params(fits[0]))
+
+
+@ignore_convergence
 @pytest.mark.parametrize("task", ["multiclass", "regression"])
 def test_mlp_zero_sample_weight_equals_dropping_rows(request, task, rng):
     """lbfgs with weight 0 on some rows gives the model fitted without them."""

@@ -121,3 +121,32 @@ def test_optimizer_pickle_round_trip_continues_identically(solver, rng):
     optimizer.update(theta, grad)
     restored.update(theta_restored, grad)
     np.testing.assert_array_equal(theta_restored, theta)
+
+
+@pytest.mark.parametrize("solver", ["sgd", "adam"])
+def test_numpy_scalar_hyperparameters_keep_float32_arithmetic(solver, rng):
+    """np.float64 hyperparameters (say from np.logspace) give the Python-float bits.
+
+    A numpy float64 scalar would make numpy compute each float32 pass in
+    float64 and round back, which changes the bits (and is 6x slower).
+    """
+    theta = rng.standard_normal(N_PARAMS).astype(np.float32)
+    grads = [g.astype(np.float32) for g in _gradients(rng)]
+    if solver == "sgd":
+        params = dict(learning_rate_init=0.05, momentum=0.85, power_t=0.4)
+        params["lr_schedule"] = "invscaling"
+    else:
+        params = dict(learning_rate_init=0.01, beta_1=0.85, beta_2=0.99, epsilon=1e-3)
+    results = []
+    for cast in (float, np.float64):
+        ours = OPTIMIZERS[solver](
+            N_PARAMS,
+            np.float32,
+            **{k: cast(v) if isinstance(v, float) else v for k, v in params.items()},
+        )
+        weights = theta.copy()
+        for step, grad in enumerate(grads, start=1):
+            ours.update(weights, grad)
+            ours.iteration_ends(step * 10)
+        results.append(weights)
+    np.testing.assert_array_equal(results[1], results[0])

@@ -12,6 +12,11 @@ library down), and the median of ``--repeats`` runs is reported, with:
 - achieved GFLOP/s (the GEMM flops of forward + backward) as a fraction of a
   numpy GEMM on exactly these shapes, measured in the same run.
 
+The GEMMs alone are timed as one more peer, in a worker of their own in each
+repeat, and every ratio is the median over repeats of the ratio *within* a
+repeat: runs a few seconds apart share the machine's mood, which on a shared
+VM swings by 20 % over minutes.
+
 torch is optional: it is timed when installed (``pip install torch==2.13.0``),
 skipped otherwise.
 
@@ -59,6 +64,9 @@ def gemm_seconds(shapes, n_steps, dtype, repeats=3):
         )
         for m, k, n in shapes
     ]
+    for _ in range(min(n_steps, 50)):  # warm up BLAS threads and caches, untimed
+        for a, b, out in operands:
+            np.matmul(a, b, out=out)
     times = []
     for _ in range(repeats):
         start = time.perf_counter()
@@ -123,6 +131,10 @@ def make_data(n_samples):
 
 def worker(peer, dtype, epochs, n_samples):
     """Time one fit of ``peer`` in this process; print the seconds."""
+    if peer == "GEMMs alone":
+        n_steps = epochs * -(-n_samples // BATCH)
+        print(gemm_seconds(gemm_shapes(100, 10), n_steps, dtype, repeats=1))
+        return
     X, y = make_data(n_samples)
     fit = {"scikit-learn": fit_sklearn, "sk_dlsetup": fit_ours}.get(peer)
     fit = fit or make_torch_fit()
@@ -169,32 +181,30 @@ def main(argv=None):
         peers.append("torch")
 
     n_steps = args.epochs * -(-args.n_samples // BATCH)
-    shapes = gemm_shapes(100, 10)
-    flops = 2 * n_steps * sum(m * k * n for m, k, n in shapes)
+    flops = 2 * n_steps * sum(m * k * n for m, k, n in gemm_shapes(100, 10))
     header = (
         f"{'dtype':8} {'peer':13} {'seconds':>8} {'samples/s':>10} "
         f"{'ours x':>7} {'GFLOP/s':>8} {'of GEMM':>8}"
     )
     for dtype in (np.float64, np.float32):
-        gemm = gemm_seconds(shapes, n_steps, dtype)
-        times = {name: [] for name in peers}
+        times = {name: [] for name in ["GEMMs alone", *peers]}
         for _ in range(args.repeats):
-            for name in peers:
+            for name in times:
                 times[name].append(time_in_worker(name, dtype, args))
-        gemm_rate = flops / gemm / 1e9
+        times = {name: np.array(seconds) for name, seconds in times.items()}
+        ours, gemm = times["sk_dlsetup"], times.pop("GEMMs alone")
         print(
-            f"\n{dtype.__name__}: GEMMs alone {gemm:.3f} s "
-            f"({gemm_rate:.1f} GFLOP/s) for {n_steps} steps"
+            f"\n{dtype.__name__}: GEMMs alone {np.median(gemm):.3f} s "
+            f"({flops / np.median(gemm) / 1e9:.1f} GFLOP/s) for {n_steps} steps"
         )
         print(header)
-        ours = np.median(times["sk_dlsetup"])
         for name, seconds in times.items():
             median = float(np.median(seconds))
-            rate = flops / median / 1e9
             print(
                 f"{dtype.__name__:8} {name:13} {median:8.3f} "
                 f"{args.epochs * args.n_samples / median:10.0f} "
-                f"{median / ours:7.2f} {rate:8.1f} {rate / gemm_rate:8.0%}"
+                f"{np.median(seconds / ours):7.2f} {flops / median / 1e9:8.1f} "
+                f"{np.median(gemm / seconds):8.0%}"
             )
 
 

@@ -57,10 +57,10 @@ def softmax_log_loss(Z, Y):
     >>> Z[0]
     array([-0.75,  0.25,  0.25,  0.25])
     """
-    Z -= Z.max(axis=1, keepdims=True)
+    Z -= _row_max(Z)
     target_logit = np.einsum("ij,ij->i", Y, Z)
     np.exp(Z, out=Z)
-    normalizer = Z.sum(axis=1, keepdims=True)
+    normalizer = _row_sum(Z)
     Z /= normalizer
     Z -= Y
     return np.log(normalizer[:, 0]) - target_logit
@@ -92,10 +92,24 @@ def logistic_output(Z):
 
 def softmax_output(Z):
     """Row-wise softmax (multiclass), in place, shifted by the row maximum."""
-    Z -= Z.max(axis=1, keepdims=True)
+    Z -= _row_max(Z)
     np.exp(Z, out=Z)
-    Z /= Z.sum(axis=1, keepdims=True)
+    Z /= _row_sum(Z)
     return Z
+
+
+# A few classes make short rows, across which numpy reduces slowly: these two
+# run once per mini-batch, so they take the faster of equivalent routes.
+def _row_max(Z):
+    """Row maxima of ``Z`` as a column (via the transpose when rows are short)."""
+    if Z.shape[1] < 32:
+        return Z.T.copy().max(axis=0)[:, None]
+    return Z.max(axis=1, keepdims=True)
+
+
+def _row_sum(Z):
+    """Row sums of ``Z`` as a column, as a BLAS matrix-vector product."""
+    return (Z @ np.ones(Z.shape[1], Z.dtype))[:, None]
 
 
 def identity_output(Z):

@@ -157,8 +157,8 @@ def l2_penalty(coefs, alpha, sw_sum):
     """``0.5 * alpha * sum_l ||W[l]||_F^2 / sw_sum``."""
     if not alpha:
         return 0.0
-    squares = sum(float(np.dot(W.ravel(), W.ravel())) for W in coefs)
-    return 0.5 * alpha * squares / sw_sum
+    squares = sum(float(np.vdot(W, W)) for W in coefs)
+    return 0.5 * float(alpha) * squares / sw_sum
 
 
 def backprop(
@@ -189,9 +189,11 @@ def backprop(
     loss : float
     """
     n_samples = X.shape[0]
-    acts, hidden, deltas = (
-        [None if a is None else a[:n_samples] for a in buffer] for buffer in buffers
-    )
+    acts, hidden, deltas = buffers
+    if acts[-1].shape[0] != n_samples:  # a short last batch
+        acts, hidden, deltas = (
+            [None if a is None else a[:n_samples] for a in buffer] for buffer in buffers
+        )
     Z = forward(X, coefs, intercepts, activation, acts, hidden, keep_masks)
     value = data_loss_and_delta(Z, Y, loss, sample_weight)
     sw_sum = n_samples if sample_weight is None else float(sample_weight.sum())

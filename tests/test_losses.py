@@ -28,10 +28,18 @@ CASES = [
     ("binary_log_loss", 1),
     ("binary_log_loss", 3),
     ("log_loss", 4),
+    ("log_loss", 40),  # wide rows: the softmax reduces along them, not across
     ("squared_error", 1),
     ("squared_error", 3),
 ]
-IDS = ["binary", "multilabel", "multiclass", "regression", "multioutput"]
+IDS = [
+    "binary",
+    "multilabel",
+    "multiclass",
+    "multiclass-wide",
+    "regression",
+    "multioutput",
+]
 
 
 def _sklearn_output(loss, Z):
@@ -156,10 +164,11 @@ def test_loss_softmax_output_of_saturated_logits_is_a_distribution():
     assert_allclose(P, _sklearn_output("log_loss", Z), rtol=1e-15)
 
 
+@pytest.mark.parametrize("n_outputs", [3, 40])
 @pytest.mark.parametrize("loss", sorted(LOSSES))
-def test_loss_output_activation_matches_sklearn(loss, rng):
+def test_loss_output_activation_matches_sklearn(loss, n_outputs, rng):
     """Each loss's output function equals scikit-learn's activation of that name."""
-    Z = rng.uniform(-5, 5, size=(N_SAMPLES, 3))
+    Z = rng.uniform(-5, 5, size=(N_SAMPLES, n_outputs))
     assert_allclose(LOSSES[loss].output(Z.copy()), _sklearn_output(loss, Z), rtol=1e-15)
 
 

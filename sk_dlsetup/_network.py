@@ -158,7 +158,7 @@ def l2_penalty(coefs, alpha, sw_sum):
     if not alpha:
         return 0.0
     squares = sum(float(np.vdot(W, W)) for W in coefs)
-    return 0.5 * float(alpha) * squares / sw_sum
+    return 0.5 * alpha * squares / sw_sum
 
 
 def backprop(
@@ -188,6 +188,8 @@ def backprop(
     -------
     loss : float
     """
+    # A Python float: a numpy float64 alpha would run float32 passes in float64.
+    alpha = float(alpha)
     n_samples = X.shape[0]
     acts, hidden, deltas = buffers
     if acts[-1].shape[0] != n_samples:  # a short last batch
@@ -208,8 +210,7 @@ def backprop(
             deltas,
             grad_coefs,
             grad_intercepts,
-            # A Python float: a numpy float64 alpha would run float32 in float64.
-            l2_scale=float(alpha) / sw_sum,
+            l2_scale=alpha / sw_sum,
             keep_masks=keep_masks,
         )
     return value

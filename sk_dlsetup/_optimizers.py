@@ -59,8 +59,8 @@ class SGD:
         nesterov=True,
         power_t=0.5,
     ):
-        self.learning_rate_init = learning_rate_init
-        self.learning_rate = float(learning_rate_init)
+        self.learning_rate_init = float(learning_rate_init)
+        self.learning_rate = self.learning_rate_init
         self.lr_schedule = lr_schedule
         self.momentum = float(momentum)
         self.nesterov = nesterov
@@ -86,7 +86,7 @@ class SGD:
         """Decay the learning rate under 'invscaling' (``time_step`` = samples seen)."""
         if self.lr_schedule == "invscaling":
             self.learning_rate = (
-                float(self.learning_rate_init) / (time_step + 1) ** self.power_t
+                self.learning_rate_init / (time_step + 1) ** self.power_t
             )
 
     def trigger_stopping(self, msg, verbose):
@@ -135,8 +135,8 @@ class Adam:
         beta_2=0.999,
         epsilon=1e-8,
     ):
-        self.learning_rate_init = learning_rate_init
-        self.learning_rate = float(learning_rate_init)
+        self.learning_rate_init = float(learning_rate_init)
+        self.learning_rate = self.learning_rate_init
         self.beta_1 = float(beta_1)
         self.beta_2 = float(beta_2)
         self.epsilon = float(epsilon)
@@ -149,16 +149,6 @@ class Adam:
         self._V = np.zeros(n_params, dtype=dtype)
         self._scratch = np.empty(n_params, dtype=dtype)
 
-    @property
-    def m(self):
-        """First-moment estimate ``m`` (scikit-learn's ``ms``, flattened)."""
-        return (1 - self.beta_1) * self._M
-
-    @property
-    def v(self):
-        """Second-moment estimate ``v`` (scikit-learn's ``vs``, flattened)."""
-        return (1 - self.beta_2) * self._V
-
     def update(self, theta, grad):
         """Move ``theta`` one Adam step against ``grad``, in place."""
         self.t += 1
@@ -169,7 +159,7 @@ class Adam:
         np.multiply(grad, grad, out=tmp)
         V += tmp
         self.learning_rate = (
-            float(self.learning_rate_init)
+            self.learning_rate_init
             * math.sqrt(1 - self.beta_2**self.t)
             / (1 - self.beta_1**self.t)
         )

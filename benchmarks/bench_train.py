@@ -53,8 +53,13 @@ def gemm_shapes(n_features, n_classes, batch=BATCH, hidden=HIDDEN):
     return shapes
 
 
-def gemm_seconds(shapes, n_steps, dtype, repeats=3):
-    """Time of the GEMMs alone for ``n_steps`` training steps (numpy, same shapes)."""
+def n_steps(epochs, n_samples):
+    """Mini-batch steps of a training run: ``epochs`` times the batches per epoch."""
+    return epochs * -(-n_samples // BATCH)
+
+
+def gemm_seconds(shapes, steps, dtype):
+    """Time of the GEMMs alone for ``steps`` training steps (numpy, same shapes)."""
     rng = np.random.RandomState(0)
     operands = [
         (
@@ -64,17 +69,16 @@ def gemm_seconds(shapes, n_steps, dtype, repeats=3):
         )
         for m, k, n in shapes
     ]
-    for _ in range(min(n_steps, 50)):  # warm up BLAS threads and caches, untimed
-        for a, b, out in operands:
-            np.matmul(a, b, out=out)
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        for _ in range(n_steps):
+
+    def run(n):
+        for _ in range(n):
             for a, b, out in operands:
                 np.matmul(a, b, out=out)
-        times.append(time.perf_counter() - start)
-    return float(np.median(times))
+
+    run(min(steps, 50))  # warm up BLAS threads and caches, untimed
+    start = time.perf_counter()
+    run(steps)
+    return time.perf_counter() - start
 
 
 def fit_sklearn(X, y, epochs):
@@ -132,8 +136,7 @@ def make_data(n_samples):
 def worker(peer, dtype, epochs, n_samples):
     """Time one fit of ``peer`` in this process; print the seconds."""
     if peer == "GEMMs alone":
-        n_steps = epochs * -(-n_samples // BATCH)
-        print(gemm_seconds(gemm_shapes(100, 10), n_steps, dtype, repeats=1))
+        print(gemm_seconds(gemm_shapes(100, 10), n_steps(epochs, n_samples), dtype))
         return
     X, y = make_data(n_samples)
     fit = {"scikit-learn": fit_sklearn, "sk_dlsetup": fit_ours}.get(peer)
@@ -180,8 +183,8 @@ def main(argv=None):
     else:
         peers.append("torch")
 
-    n_steps = args.epochs * -(-args.n_samples // BATCH)
-    flops = 2 * n_steps * sum(m * k * n for m, k, n in gemm_shapes(100, 10))
+    steps = n_steps(args.epochs, args.n_samples)
+    flops = 2 * steps * sum(m * k * n for m, k, n in gemm_shapes(100, 10))
     header = (
         f"{'dtype':8} {'peer':13} {'seconds':>8} {'samples/s':>10} "
         f"{'ours x':>7} {'GFLOP/s':>8} {'of GEMM':>8}"
@@ -195,7 +198,7 @@ def main(argv=None):
         ours, gemm = times["sk_dlsetup"], times.pop("GEMMs alone")
         print(
             f"\n{dtype.__name__}: GEMMs alone {np.median(gemm):.3f} s "
-            f"({flops / np.median(gemm) / 1e9:.1f} GFLOP/s) for {n_steps} steps"
+            f"({flops / np.median(gemm) / 1e9:.1f} GFLOP/s) for {steps} steps"
         )
         print(header)
         for name, seconds in times.items():

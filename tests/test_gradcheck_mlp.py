@@ -19,6 +19,16 @@ def _data(dtype, regression):
     return X, (X[:, 0] > 0).astype(int) + (X[:, 1] > 0.4).astype(int)
 
 
+def _stages(model, X, y):
+    """Yield "init" once ``model`` is initialized, then "fitted" once it is trained."""
+    model.initialize(X, y)
+    yield "init"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        model.fit(X, y)
+    yield "fitted"
+
+
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
 @pytest.mark.parametrize("init", ["he", "xavier", "random"])
 @pytest.mark.parametrize("activation", ["relu", "tanh", "logistic", "identity"])
@@ -38,13 +48,7 @@ def test_mlp_passes_in_every_configuration(activation, init, dtype):
             max_iter=40,
             random_state=0,
         )
-        for stage in ("init", "fitted"):
-            if stage == "init":
-                model.initialize(X, y)
-            else:
-                with warnings.catch_warnings():
-                    warnings.simplefilter("ignore")
-                    model.fit(X, y)
+        for stage in _stages(model, X, y):
             for mode in MODES:
                 report = check_gradients(model, X, y, mode=mode, n_entries=25)
                 context = f"{alpha=} {dropout=} {stage=} {mode=}\n{report}"
@@ -64,13 +68,7 @@ def test_mlp_plain_engine_never_fails(activation):
         max_iter=40,
         random_state=0,
     )
-    for stage in ("init", "fitted"):
-        if stage == "init":
-            model.initialize(X, y)
-        else:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
-                model.fit(X, y)
+    for _ in _stages(model, X, y):
         for mode in ("full", "directional"):
             report = check_gradients(model, X, y, mode=mode, fast=False)
             assert report.engine == "plain" and report.passed, str(report)

@@ -295,23 +295,26 @@ def test_check_gradients_one_sided_recheck_fast_equals_plain():
         np.testing.assert_allclose(a.one_sided_values, b.one_sided_values, atol=1e-7)
 
 
+class _ProtocolOnly:
+    """An objective seen through the bare protocol: no hooks, no fast path."""
+
+    def __init__(self, objective):
+        self._objective = objective
+        self.theta0, self.blocks = objective.theta0, objective.blocks
+
+    def loss(self, theta):
+        return self._objective.loss(theta)
+
+    def gradient(self, theta):
+        return self._objective.gradient(theta)
+
+
 def test_check_gradients_kinks_found_without_a_hook():
     """A third-party ReLU objective without kink_signature: one-sided differences."""
 
-    class NoHook:
-        def __init__(self, objective):
-            self._objective = objective
-            self.theta0, self.blocks = objective.theta0, objective.blocks
-
-        def loss(self, theta):
-            return self._objective.loss(theta)
-
-        def gradient(self, theta):
-            return self._objective.gradient(theta)
-
     objective = _near_kink_relu_objective()
     hooked = check_gradients(objective, mode="full", fast=False)
-    bare = check_gradients(NoHook(objective), mode="full")
+    bare = check_gradients(_ProtocolOnly(objective), mode="full")
     assert bare["b1"].kinks[1] and bare.verdict == "pass"
     assert np.isnan(bare["b1"].kink_difference)  # no independent re-check
     for with_hook, without in zip(hooked.blocks, bare.blocks):
@@ -426,15 +429,8 @@ def test_check_gradients_noise_aware_does_not_fail_an_optimum():
 def test_check_gradients_fails_small_error_far_above_noise(binary_data):
     """A small L2 mistake (difference in the 'warn' range) is 'fail': it is no noise."""
 
-    class HalfPenalty:
+    class HalfPenalty(_ProtocolOnly):
         """Our MLP objective with half of the L2 gradient forgotten."""
-
-        def __init__(self, objective):
-            self._objective = objective
-            self.theta0, self.blocks = objective.theta0, objective.blocks
-
-        def loss(self, theta):
-            return self._objective.loss(theta)
 
         def gradient(self, theta):
             penalty = self._objective.penalty_gradient(theta)

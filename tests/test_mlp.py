@@ -91,6 +91,24 @@ def _fit_both_from_same_weights(X, y, task, n_epochs, sample_weight=None, **para
     return ours, theirs
 
 
+def _full_batch_gd(n_samples, **params):
+    """Plain gradient descent: SGD without momentum, one batch, step 0.1."""
+    return MLPFromScratch(
+        (6,),
+        solver="sgd",
+        momentum=0.0,
+        batch_size=n_samples,
+        learning_rate_init=0.1,
+        **params,
+    )
+
+
+def _gradient_step(model, X, y):
+    """theta - 0.1 * grad J(theta) from the model's current weights."""
+    obj = model.objective(X, y)
+    return obj.theta0 - 0.1 * obj.gradient(obj.theta0)
+
+
 def _numpy_forward(model, X):
     """Output activations of a plain numpy forward pass through the fitted weights."""
     g = {
@@ -279,17 +297,9 @@ def test_mlp_lbfgs_is_scipy_minimize_on_the_objective(request, task, random_stat
 def test_mlp_fit_starts_from_initialize_weights(multiclass_data, random_state):
     """One full-batch SGD step after initialize moves theta0 by -lr * grad(theta0)."""
     X, y = multiclass_data
-    model = MLPFromScratch(
-        (6,),
-        solver="sgd",
-        momentum=0.0,
-        batch_size=len(X),
-        learning_rate_init=0.1,
-        max_iter=1,
-        random_state=random_state,
-    ).initialize(X, y)
-    obj = model.objective(X, y)
-    expected = obj.theta0 - 0.1 * obj.gradient(obj.theta0)
+    model = _full_batch_gd(len(X), max_iter=1, random_state=random_state)
+    model.initialize(X, y)
+    expected = _gradient_step(model, X, y)
     model.fit(X, y)
     assert_allclose(_params(model), expected, rtol=1e-13, atol=1e-15)
 
@@ -476,17 +486,8 @@ def test_mlp_integer_sample_weight_equals_repeated_rows(regression_data):
 def test_mlp_warm_start_continues_from_previous_weights(multiclass_data):
     """A warm-started full-batch SGD epoch moves the fitted theta by -lr * grad."""
     X, y = multiclass_data
-    model = MLPFromScratch(
-        (6,),
-        solver="sgd",
-        momentum=0.0,
-        batch_size=len(X),
-        learning_rate_init=0.1,
-        max_iter=3,
-        random_state=0,
-    ).fit(X, y)
-    obj = model.objective(X, y)
-    expected = obj.theta0 - 0.1 * obj.gradient(obj.theta0)
+    model = _full_batch_gd(len(X), max_iter=3, random_state=0).fit(X, y)
+    expected = _gradient_step(model, X, y)
     model.set_params(warm_start=True, max_iter=1).fit(X, y)
     assert_allclose(_params(model), expected, rtol=1e-13, atol=1e-15)
 

@@ -242,6 +242,13 @@ def batches_of(X, weights, cuts):
         yield X[start:stop], w
 
 
+def partial_fit_both(est, ref, X, weights, cuts):
+    """Feed the same batches to our normalizer and scikit-learn's scaler."""
+    for X_batch, w_batch in batches_of(X, weights, cuts):
+        ours(est.partial_fit, X_batch, sample_weight=w_batch)
+        reference(ref.partial_fit, X_batch, sample_weight=w_batch)
+
+
 def layout(X, kind):
     """X as C-ordered, Fortran-ordered or non-contiguous array."""
     if kind == "F":
@@ -287,9 +294,7 @@ def test_input_normalizer_partial_fit_matches_standard_scaler(problem, options, 
     X, weights, cuts = problem
     est, ref = InputNormalizer(**options), StandardScaler(**options)
     with block_elements(block):
-        for X_batch, w_batch in batches_of(X, weights, cuts):
-            ours(est.partial_fit, X_batch, sample_weight=w_batch)
-            reference(ref.partial_fit, X_batch, sample_weight=w_batch)
+        partial_fit_both(est, ref, X, weights, cuts)
         tols = assert_matches(
             est,
             ref,
@@ -376,9 +381,7 @@ def test_input_normalizer_sparse_matches_standard_scaler(
     cuts = cuts if use_batches else []
     est = InputNormalizer(with_mean=False, with_std=with_std)
     ref = StandardScaler(with_mean=False, with_std=with_std)
-    for X_batch, w_batch in batches_of(X, weights, cuts):
-        ours(est.partial_fit, X_batch, sample_weight=w_batch)
-        reference(ref.partial_fit, X_batch, sample_weight=w_batch)
+    partial_fit_both(est, ref, X, weights, cuts)
     tols = assert_matches(
         est,
         ref,

@@ -703,6 +703,35 @@ class _Epoch:
         return X_batch, Y_batch, None if sw is None else sw[idx]
 
 
+def _encode_targets(binarizer, y, dtype):
+    """``binarizer.transform(y).astype(dtype)``, built directly in ``dtype``.
+
+    ``LabelBinarizer`` returns int64 indicators, so casting them briefly holds
+    two copies of the targets, the largest training allocation after ``X``
+    itself (n_samples x n_classes). Single-label targets are encoded straight
+    into the float array instead; ``y`` must only hold ``binarizer.classes_``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn.preprocessing import LabelBinarizer
+    >>> y = np.array(["b", "a", "c"])
+    >>> _encode_targets(LabelBinarizer().fit(y), y, np.float32)
+    array([[0., 1., 0.],
+           [1., 0., 0.],
+           [0., 0., 1.]], dtype=float32)
+    """
+    classes = binarizer.classes_
+    if binarizer.y_type_ == "multilabel-indicator" or len(classes) < 2:
+        return binarizer.transform(y).astype(dtype)
+    codes = np.searchsorted(classes, y)
+    if len(classes) == 2:
+        return (codes == 1).astype(dtype)[:, None]
+    Y = np.zeros((len(codes), len(classes)), dtype)
+    Y[np.arange(len(codes)), codes] = 1
+    return Y
+
+
 class MLPFromScratch(ClassifierMixin, _BaseMLPFromScratch):
     """Multilayer perceptron classifier in plain numpy, with He/Xavier/small init.
 
@@ -893,7 +922,7 @@ class MLPFromScratch(ClassifierMixin, _BaseMLPFromScratch):
                     "`y` has classes not in `self.classes_`. "
                     f"`self.classes_` has {self.classes_}. 'y' has {classes}."
                 )
-        return X, self._label_binarizer.transform(y).astype(X.dtype)
+        return X, _encode_targets(self._label_binarizer, y, X.dtype)
 
     def _validate_objective_data(self, X, y):
         X, y = validate_data(
@@ -907,7 +936,7 @@ class MLPFromScratch(ClassifierMixin, _BaseMLPFromScratch):
                 f"`y` has classes not in `self.classes_`: {unseen}. "
                 f"`self.classes_` has {self.classes_}."
             )
-        return X, self._label_binarizer.transform(y).astype(X.dtype)
+        return X, _encode_targets(self._label_binarizer, y, X.dtype)
 
     def _decode(self, proba):
         if self.n_outputs_ == 1:

@@ -900,6 +900,28 @@ def test_mlp_string_labels_round_trip(binary_data):
     assert_array_equal(model.predict(X), model.classes_[proba.argmax(axis=1)])
 
 
+@pytest.mark.parametrize(
+    "y, fit_on",
+    [
+        (np.array(["spam", "ham", "ham", "eggs"]), None),
+        (np.array([3, -1, 3, 3]), None),  # two classes: one indicator column
+        (np.array([2.0, 0.0, 1.0, 2.0, 7.0]), None),
+        (np.array([True, False, True]), None),
+        (np.array([2, 0, 2]), np.array([0, 1, 2, 5])),  # partial_fit's classes=
+        (np.array([[1, 0, 1], [0, 0, 1], [1, 1, 0]]), None),  # multilabel
+    ],
+)
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_encode_targets_equals_label_binarizer(y, fit_on, dtype):
+    """The targets are scikit-learn's LabelBinarizer indicators, in X's dtype."""
+    from sklearn.preprocessing import LabelBinarizer
+
+    binarizer = LabelBinarizer().fit(y if fit_on is None else fit_on)
+    Y = sk_dlsetup._mlp._encode_targets(binarizer, y, dtype)
+    assert Y.dtype == dtype
+    assert_array_equal(Y, binarizer.transform(y))
+
+
 # ---------------------------------------------------------- persistence, clone
 
 

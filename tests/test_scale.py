@@ -61,6 +61,20 @@ def test_layer_statistics_memory_is_bounded_by_working_memory(wide_model):
 
 
 @pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+def test_fit_holds_one_copy_of_the_encoded_targets():
+    """Training allocates the one-hot targets once, not int64 then float64 too."""
+    n_samples, n_classes = 40_000, 50
+    X = np.random.RandomState(0).standard_normal((n_samples, 2))
+    y = np.arange(n_samples) % n_classes
+    targets_bytes = n_samples * n_classes * 8
+    model = MLPFromScratch((4,), max_iter=1, batch_size=1000, random_state=0)
+    _, peak = _peak_bytes(lambda: model.fit(X, y))
+    # One float64 copy of the targets plus small change: the data, a batch,
+    # the weights. Casting LabelBinarizer's int64 output would need two.
+    assert peak < 1.3 * targets_bytes, (peak, targets_bytes)
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 def test_out_of_core_training_from_memmap(tmp_path):
     """InputNormalizer then MLPFromScratch partial_fit over chunks of a memmap.
 

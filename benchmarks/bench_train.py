@@ -15,7 +15,8 @@ library down), and the median of ``--repeats`` runs is reported, with:
 The GEMMs alone are timed as one more peer, in a worker of their own in each
 repeat, and every ratio is the median over repeats of the ratio *within* a
 repeat: runs a few seconds apart share the machine's mood, which on a shared
-VM swings by 20 % over minutes.
+VM swings by 20 % over minutes. The interquartile range of those
+within-repeat values is printed next to each median.
 
 torch is optional: it is timed when installed (``pip install torch==2.13.0``),
 skipped otherwise.
@@ -166,6 +167,12 @@ def time_in_worker(peer, dtype, args):
     return float(result.stdout.split()[-1])
 
 
+def _quartiles(values, spec):
+    """``"q1-q3"`` of within-repeat values: how far the machine's mood moved them."""
+    q1, q3 = np.quantile(values, [0.25, 0.75])
+    return f"{q1:{spec}}-{q3:{spec}}"
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=5)
@@ -187,7 +194,7 @@ def main(argv=None):
     flops = 2 * steps * sum(m * k * n for m, k, n in gemm_shapes(100, 10))
     header = (
         f"{'dtype':8} {'peer':13} {'seconds':>8} {'samples/s':>10} "
-        f"{'ours x':>7} {'GFLOP/s':>8} {'of GEMM':>8}"
+        f"{'ours x':>7} {'(IQR)':>11} {'GFLOP/s':>8} {'of GEMM':>8} {'(IQR)':>9}"
     )
     for dtype in (np.float64, np.float32):
         times = {name: [] for name in ["GEMMs alone", *peers]}
@@ -203,11 +210,13 @@ def main(argv=None):
         print(header)
         for name, seconds in times.items():
             median = float(np.median(seconds))
+            ratio, fraction = seconds / ours, gemm / seconds
             print(
                 f"{dtype.__name__:8} {name:13} {median:8.3f} "
                 f"{args.epochs * args.n_samples / median:10.0f} "
-                f"{np.median(seconds / ours):7.2f} {flops / median / 1e9:8.1f} "
-                f"{np.median(gemm / seconds):8.0%}"
+                f"{np.median(ratio):7.2f} {_quartiles(ratio, '.2f'):>11} "
+                f"{flops / median / 1e9:8.1f} "
+                f"{np.median(fraction):8.0%} {_quartiles(fraction, '.0%'):>9}"
             )
 
 

@@ -29,10 +29,12 @@ from ._network import (
     allocate_activations,
     backprop,
     draw_keep_masks,
+    layer_views,
     pack,
     parameter_blocks,
     predict_output,
     rows_per_chunk,
+    transposed_rows,
     unpack,
 )
 from ._objective import MLPObjective
@@ -633,10 +635,14 @@ class _Epoch:
 
     def __init__(self, model, X, Y, sample_weight, theta, grad):
         self.model = model
-        self.X, self.Y, self.sample_weight = X, Y, sample_weight
+        self.X, self.sample_weight = X, sample_weight
+        # Targets one column per sample, as the network's outputs (no copy
+        # when they were encoded that way).
+        self.Y_columns = transposed_rows(Y).T
         self.theta, self.grad = theta, grad
         blocks = parameter_blocks(model._layer_units)
-        self.grad_coefs, self.grad_intercepts = unpack(grad, blocks)
+        self.layers = layer_views(theta, blocks)
+        self.grad_layers = layer_views(grad, blocks)
         self.batch_size = model._batch_size(X.shape[0])
         self.keep_prob = 1.0 - model.dropout
         self.buffers = allocate_activations(
@@ -648,7 +654,7 @@ class _Epoch:
         self.first_loss = None
         if model.shuffle:
             self.X_batch = np.empty((self.batch_size, X.shape[1]), X.dtype)
-            self.Y_batch = np.empty((self.batch_size, Y.shape[1]), Y.dtype)
+            self.Y_batch = np.empty((Y.shape[1], self.batch_size), Y.dtype)
 
     def run(self):
         """Train one epoch; return the sample-mean batch loss, NaN if it diverged."""
@@ -671,10 +677,8 @@ class _Epoch:
             loss = backprop(
                 X_batch,
                 Y_batch,
-                model.coefs_,
-                model.intercepts_,
-                self.grad_coefs,
-                self.grad_intercepts,
+                self.layers,
+                self.grad_layers,
                 self.buffers,
                 activation=model.activation,
                 loss=model._loss_name,
@@ -691,16 +695,21 @@ class _Epoch:
         return accumulated / n_samples
 
     def _batch(self, rows):
+        """``(X, Y, sample_weight)`` of a batch; X and Y in the network's buffers."""
         sw = self.sample_weight
         if not self.model.shuffle:
-            return self.X[rows], self.Y[rows], None if sw is None else sw[rows]
+            Y_batch = self.Y_columns[:, rows].T
+            return self.X[rows], Y_batch, None if sw is None else sw[rows]
         idx = self.sample_idx[rows]
         n_rows = idx.shape[0]
         # The indices are a permutation of range(n_samples), always in bounds;
         # mode='clip' spares numpy's bounds-checked, buffered copy (2.5x faster).
+        # Gathering into contiguous rows and letting backprop copy them into
+        # its buffers beats gathering into those (strided) buffers directly.
         X_batch = np.take(self.X, idx, axis=0, out=self.X_batch[:n_rows], mode="clip")
-        Y_batch = np.take(self.Y, idx, axis=0, out=self.Y_batch[:n_rows], mode="clip")
-        return X_batch, Y_batch, None if sw is None else sw[idx]
+        Y_batch = self.Y_batch[:, :n_rows]
+        np.take(self.Y_columns, idx, axis=1, out=Y_batch, mode="clip")
+        return X_batch, Y_batch.T, None if sw is None else sw[idx]
 
 
 def _encode_targets(binarizer, y, dtype):
@@ -722,12 +731,14 @@ def _encode_targets(binarizer, y, dtype):
            [0., 0., 1.]], dtype=float32)
     """
     classes = binarizer.classes_
+    # Column-major, one class per contiguous row of Y.T: the layout the
+    # network's losses work in (see _network.transposed_rows).
     if binarizer.y_type_ == "multilabel-indicator" or len(classes) < 2:
-        return binarizer.transform(y).astype(dtype)
+        return binarizer.transform(y).astype(dtype, order="F")
     codes = np.searchsorted(classes, y)
     if len(classes) == 2:
         return (codes == 1).astype(dtype)[:, None]
-    Y = np.zeros((len(codes), len(classes)), dtype)
+    Y = np.zeros((len(classes), len(codes)), dtype).T
     Y[np.arange(len(codes)), codes] = 1
     return Y
 

@@ -1,18 +1,29 @@
-"""Forward and backward passes over a list of ``(W, b)``, and theta packing.
+"""Forward and backward passes over a network's layers, and theta packing.
 
-Conventions (scikit-learn's): ``coefs[l]`` has shape ``(fan_in, fan_out)`` and a
-layer computes ``Z = A_prev @ W + b``. ``acts[0]`` is the input ``X``,
+Conventions: ``coefs[l]`` has shape ``(fan_in, fan_out)`` and a layer computes
+``Z = A_prev @ W + b`` (scikit-learn's). theta is the flat vector
+``W1, b1, W2, b2, ..., WL, bL``, each block flattened in C order (see
+:func:`parameter_blocks`), so each layer's ``W`` followed by its ``b`` is one
+contiguous ``(fan_in + 1, fan_out)`` block, ``[W; b]`` (:func:`layer_views`).
+
+The passes work on that block and on *transposed* activations, one column per
+sample: ``Z.T = [W; b].T @ [A_prev.T; 1]``. Every layer's input carries a row
+of ones, so the bias is added inside the matrix product and its gradient comes
+out of ``[A_prev.T; 1] @ delta``, in the same product as ``dW``; the softmax
+and ReLU run over contiguous memory. :class:`Activations` holds the buffers:
+``inputs`` (the batch, rows are samples, plus a column of ones),
 ``acts[l]`` the (dropped-out) output of hidden layer ``l`` that feeds layer
-``l + 1``, and ``acts[L]`` the output *pre-activation* ``Z[L]`` (the losses in
-:mod:`._losses` work from it). ``hidden[l]`` is the output of hidden layer ``l``
-before dropout; it is ``acts[l]`` itself when there is no dropout.
+``l + 1`` with its row of ones, ``acts[L]`` the output *pre-activation*
+``Z[L].T`` (the losses in :mod:`._losses` work from it), and ``hidden[l]`` the
+output of hidden layer ``l`` before dropout (a view of ``acts[l]`` without
+dropout).
 
 Dropout is inverted dropout: ``keep_masks[l - 1]`` holds ``1 / keep_prob`` for
 kept units and ``0`` for dropped ones, so the expected activation is unchanged.
-
-theta is the flat vector ``W1, b1, W2, b2, ..., WL, bL``, each block flattened
-in C order (see :func:`parameter_blocks`).
+Masks are ``(n_samples, units)``, rows are samples, like ``X``.
 """
+
+from typing import NamedTuple
 
 import numpy as np
 from sklearn import get_config
@@ -70,6 +81,29 @@ def unpack(theta, blocks):
     return views[0::2], views[1::2]
 
 
+def layer_views(theta, blocks):
+    """Views ``[W; b]`` of shape ``(fan_in + 1, fan_out)`` into ``theta``, per layer.
+
+    ``W[l]`` and ``b[l]`` are adjacent in theta, so each layer's weights with
+    its bias appended as a last row are one C-contiguous block.
+
+    Examples
+    --------
+    >>> theta = np.arange(26.0)
+    >>> layers = layer_views(theta, parameter_blocks([3, 4, 2]))
+    >>> [Wb.shape for Wb in layers]
+    [(4, 4), (5, 2)]
+    >>> layers[0][-1]  # b1
+    array([12., 13., 14., 15.])
+    """
+    layers = []
+    for (_, W_slice, (fan_in, fan_out)), (_, b_slice, _) in zip(
+        blocks[0::2], blocks[1::2]
+    ):
+        layers.append(theta[W_slice.start : b_slice.stop].reshape(fan_in + 1, fan_out))
+    return layers
+
+
 def pack(coefs, intercepts, dtype=None):
     """Copy ``coefs`` and ``intercepts`` into one flat theta (W1, b1, W2, b2, ...)."""
     size = sum(W.size + b.size for W, b in zip(coefs, intercepts))
@@ -83,91 +117,152 @@ def pack(coefs, intercepts, dtype=None):
     return out
 
 
-def allocate_activations(n_samples, layer_units, dtype, dropout=False):
-    """Buffers ``(acts, hidden, deltas)`` for a batch of ``n_samples`` rows.
+def transposed_rows(Y):
+    """``Y`` (samples as rows) as the transpose of a C-contiguous array.
 
-    ``acts[0]`` is left as ``None``: it is the input batch itself.
+    The network keeps its outputs one column per sample; targets in the same
+    layout make the losses' elementwise work contiguous. A copy only if needed.
+
+    Examples
+    --------
+    >>> Y = transposed_rows(np.eye(3)[[0, 2]])
+    >>> Y.shape, Y.T.flags.c_contiguous
+    ((2, 3), True)
     """
-    acts = [None] + [np.empty((n_samples, units), dtype) for units in layer_units[1:]]
-    if dropout:
-        hidden = [None] + [np.empty_like(a) for a in acts[1:-1]] + [None]
-    else:
-        hidden = acts
-    deltas = [None] + [np.empty_like(a) for a in acts[1:-1]]
-    return acts, hidden, deltas
+    return np.ascontiguousarray(Y.T).T
 
 
-def forward(X, coefs, intercepts, activation, acts, hidden, keep_masks=None):
-    """Fill ``acts`` (and ``hidden`` under dropout) for input ``X``; return ``Z[L]``.
+class Activations(NamedTuple):
+    """Buffers of one batch: see the module docstring for the layout."""
 
-    ``acts`` and ``hidden`` come from :func:`allocate_activations` (or are views
-    of its first rows, for a shorter batch).
+    inputs: np.ndarray
+    acts: list
+    hidden: list
+    deltas: list
+
+    def rows(self, n_samples):
+        """The same buffers restricted to the first ``n_samples`` samples."""
+        if self.inputs.shape[0] == n_samples:
+            return self
+
+        def columns(buffers):
+            return [None if a is None else a[:, :n_samples] for a in buffers]
+
+        inputs = self.inputs[:n_samples]
+        return Activations(
+            inputs, [inputs.T, *columns(self.acts[1:])], columns(self.hidden),
+            columns(self.deltas),
+        )  # fmt: skip
+
+    def batch(self, n_samples):
+        """The ``(n_samples, n_features)`` view the input batch is written into.
+
+        Passing this view itself as ``X`` to :func:`backprop` spares a copy.
+        """
+        return self.inputs[:n_samples, :-1]
+
+    def load(self, X):
+        """Write ``X`` into :meth:`batch`, unless ``X`` is that view already."""
+        owner = self.inputs if self.inputs.base is None else self.inputs.base
+        # Only batch() hands out views of these buffers, so a view of them is
+        # the batch view itself (a cheap test, paid on every mini-batch).
+        if X.base is not owner:
+            self.batch(X.shape[0])[...] = X
+
+
+def allocate_activations(n_samples, layer_units, dtype, dropout=False):
+    """:class:`Activations` for a batch of up to ``n_samples`` samples.
+
+    Examples
+    --------
+    >>> buffers = allocate_activations(5, [3, 4, 2], np.float64)
+    >>> buffers.inputs.shape, buffers.acts[1].shape, buffers.acts[2].shape
+    ((5, 4), (5, 5), (2, 5))
+    >>> buffers.hidden[1].shape, bool(np.all(buffers.acts[1][-1] == 1))
+    ((4, 5), True)
+    """
+    inputs = np.empty((n_samples, layer_units[0] + 1), dtype)
+    inputs[:, -1] = 1
+    acts = [inputs.T]
+    for units in layer_units[1:-1]:
+        A = np.empty((units + 1, n_samples), dtype)
+        A[-1] = 1
+        acts.append(A)
+    acts.append(np.empty((layer_units[-1], n_samples), dtype))
+    hidden = [None] + [
+        np.empty((units, n_samples), dtype) if dropout else A[:-1]
+        for units, A in zip(layer_units[1:-1], acts[1:-1])
+    ]
+    deltas = [None] + [
+        np.empty((units, n_samples), dtype) for units in layer_units[1:-1]
+    ]
+    return Activations(inputs, acts, hidden, deltas)
+
+
+def forward(X, layers, activation, buffers, keep_masks=None):
+    """Fill ``buffers`` for input ``X``; return the output pre-activation ``Z[L].T``.
+
+    ``layers`` are the ``[W; b]`` blocks of :func:`layer_views`; ``buffers``
+    an :class:`Activations` for at least ``len(X)`` samples.
     """
     g = ACTIVATIONS[activation].forward
-    acts[0] = X
-    n_layers = len(coefs)
+    buffers = buffers.rows(X.shape[0])
+    buffers.load(X)
+    acts, hidden = buffers.acts, buffers.hidden
+    n_layers = len(layers)
     for layer in range(n_layers):
-        Z = acts[layer + 1] if layer == n_layers - 1 else hidden[layer + 1]
-        np.matmul(acts[layer], coefs[layer], out=Z)
-        Z += intercepts[layer]
-        if layer < n_layers - 1:
-            g(Z)
+        if layer == n_layers - 1:
+            np.matmul(layers[layer].T, acts[layer], out=acts[layer + 1])
+        else:
+            H = hidden[layer + 1]
+            np.matmul(layers[layer].T, acts[layer], out=H)
+            g(H)
             if keep_masks is not None:
-                np.multiply(Z, keep_masks[layer], out=acts[layer + 1])
+                np.multiply(H, keep_masks[layer].T, out=acts[layer + 1][:-1])
     return acts[n_layers]
 
 
 def backward(
-    delta,
-    acts,
-    hidden,
-    coefs,
-    activation,
-    deltas,
-    grad_coefs,
-    grad_intercepts,
-    l2_scale=0.0,
-    keep_masks=None,
+    delta, layers, activation, buffers, grad_layers, l2_scale=0.0, keep_masks=None
 ):
-    """Backpropagate the output delta ``dJ/dZ[L]`` into the gradient buffers.
+    """Backpropagate the output delta ``(dJ/dZ[L]).T`` into ``grad_layers``.
 
-    ``grad_coefs[l] = acts[l].T @ delta[l + 1] + l2_scale * coefs[l]`` and
-    ``grad_intercepts[l] = delta[l + 1].sum(0)``, where ``l2_scale`` is
-    ``alpha / sum(sample_weight)`` and ``delta`` already carries the per-sample
-    ``1 / n`` (or weight) scaling. ``deltas`` are scratch buffers.
+    ``grad_layers[l] = [A[l].T; 1] @ delta[l + 1].T`` plus ``l2_scale * W[l]``
+    in its ``W`` rows, that is ``[dW; db]``, where ``l2_scale`` is
+    ``alpha / sum(sample_weight)`` and ``delta`` already carries the
+    per-sample ``1 / n`` (or weight) scaling. ``buffers`` are the
+    :class:`Activations` of the forward pass, restricted to the batch.
     """
     derivative = ACTIVATIONS[activation].derivative
-    # Column sums as a matrix-vector product: BLAS does it twice as fast as
-    # numpy's axis-0 reduction.
-    ones = np.ones(delta.shape[0], delta.dtype)
-    for layer in range(len(coefs) - 1, -1, -1):
-        np.matmul(acts[layer].T, delta, out=grad_coefs[layer])
+    acts, hidden, deltas = buffers.acts, buffers.hidden, buffers.deltas
+    for layer in range(len(layers) - 1, -1, -1):
+        grad = grad_layers[layer]
+        np.matmul(acts[layer], delta.T, out=grad)
+        W = layers[layer][:-1]
         if l2_scale:
-            grad_coefs[layer] += l2_scale * coefs[layer]
-        np.matmul(ones, delta, out=grad_intercepts[layer])
+            grad[:-1] += l2_scale * W
         if layer:
             upstream = deltas[layer]
-            np.matmul(delta, coefs[layer].T, out=upstream)
+            np.matmul(W, delta, out=upstream)
             if keep_masks is not None:
-                upstream *= keep_masks[layer - 1]
+                upstream *= keep_masks[layer - 1].T
             delta = derivative(hidden[layer], upstream)
 
 
-def l2_penalty(coefs, alpha, sw_sum):
-    """``0.5 * alpha * sum_l ||W[l]||_F^2 / sw_sum``."""
+def l2_penalty(layers, alpha, sw_sum):
+    """``0.5 * alpha * sum_l ||W[l]||_F^2 / sw_sum`` over the ``[W; b]`` blocks."""
     if not alpha:
         return 0.0
-    squares = sum(float(np.vdot(W, W)) for W in coefs)
+    weights = (Wb[:-1] for Wb in layers)
+    squares = sum(float(np.vdot(W, W)) for W in weights)
     return 0.5 * alpha * squares / sw_sum
 
 
 def backprop(
     X,
     Y,
-    coefs,
-    intercepts,
-    grad_coefs,
-    grad_intercepts,
+    layers,
+    grad_layers,
     buffers,
     *,
     activation,
@@ -180,9 +275,10 @@ def backprop(
     """Objective ``J`` on ``(X, Y)`` and, if ``gradient``, its gradient.
 
     ``J`` is the (weighted) mean loss plus :func:`l2_penalty`; the gradient is
-    written into ``grad_coefs`` / ``grad_intercepts``. ``buffers`` come from
-    :func:`allocate_activations` for at least ``len(X)`` rows; only their first
-    ``len(X)`` rows are used.
+    written into ``grad_layers``, the ``[dW; db]`` blocks matching ``layers``
+    (see :func:`layer_views`). ``buffers`` come from
+    :func:`allocate_activations` for at least ``len(X)`` samples; ``X`` is
+    copied into them unless it is their own ``buffers.batch(len(X))`` view.
 
     Returns
     -------
@@ -191,25 +287,19 @@ def backprop(
     # A Python float: a numpy float64 alpha would run float32 passes in float64.
     alpha = float(alpha)
     n_samples = X.shape[0]
-    acts, hidden, deltas = buffers
-    if acts[-1].shape[0] != n_samples:  # a short last batch
-        acts, hidden, deltas = (
-            [None if a is None else a[:n_samples] for a in buffer] for buffer in buffers
-        )
-    Z = forward(X, coefs, intercepts, activation, acts, hidden, keep_masks)
-    value = data_loss_and_delta(Z, Y, loss, sample_weight)
+    buffers = buffers.rows(n_samples)
+    Z = forward(X, layers, activation, buffers, keep_masks)
+    # The losses take samples as rows: Z.T is a view, no copy.
+    value = data_loss_and_delta(Z.T, Y, loss, sample_weight)
     sw_sum = n_samples if sample_weight is None else float(sample_weight.sum())
-    value += l2_penalty(coefs, alpha, sw_sum)
+    value += l2_penalty(layers, alpha, sw_sum)
     if gradient:
         backward(
             Z,
-            acts,
-            hidden,
-            coefs,
+            layers,
             activation,
-            deltas,
-            grad_coefs,
-            grad_intercepts,
+            buffers,
+            grad_layers,
             l2_scale=alpha / sw_sum,
             keep_masks=keep_masks,
         )

@@ -11,9 +11,10 @@ from ._network import (
     allocate_activations,
     backprop,
     forward,
+    layer_views,
     pack,
     parameter_blocks,
-    unpack,
+    transposed_rows,
 )
 
 
@@ -97,12 +98,16 @@ class MLPObjective:
         else:
             self.sw_sum = float(np.sum(sample_weight, dtype=np.float64))
         self._theta = np.empty(self.theta0.size, dtype=self.dtype)
-        self._coefs, self._intercepts = unpack(self._theta, self.blocks)
+        self._layers = layer_views(self._theta, self.blocks)
         self._grad = np.empty_like(self._theta)
-        self._grad_coefs, self._grad_intercepts = unpack(self._grad, self.blocks)
+        self._grad_layers = layer_views(self._grad, self.blocks)
         self._buffers = allocate_activations(
             n_samples, self.layer_units, self.dtype, dropout=keep_masks is not None
         )
+        # The data stay in the network's buffers, in the layout it works in.
+        self._buffers.load(X)
+        self._X = self._buffers.batch(n_samples)
+        self._Y = transposed_rows(self.Y)
         self._cached_theta = None
 
     @property
@@ -132,15 +137,8 @@ class MLPObjective:
         self._theta[...] = theta
 
     def _forward(self):
-        acts, hidden, _ = self._buffers
         return forward(
-            self.X,
-            self._coefs,
-            self._intercepts,
-            self.activation,
-            acts,
-            hidden,
-            self.keep_masks,
+            self._X, self._layers, self.activation, self._buffers, self.keep_masks
         )
 
     def _evaluate(self, theta, gradient):
@@ -154,12 +152,10 @@ class MLPObjective:
             return cached[1], self._grad
         self._load(theta)
         loss = backprop(
-            self.X,
-            self.Y,
-            self._coefs,
-            self._intercepts,
-            self._grad_coefs,
-            self._grad_intercepts,
+            self._X,
+            self._Y,
+            self._layers,
+            self._grad_layers,
             self._buffers,
             activation=self.activation,
             loss=self.loss_name,
@@ -197,10 +193,9 @@ class MLPObjective:
             return np.zeros(0, dtype=bool)
         self._load(theta)
         self._forward()
-        _, hidden, _ = self._buffers
         parts = []
         for layer in range(1, len(self.layer_units) - 1):
-            active = hidden[layer] > 0
+            active = self._buffers.hidden[layer].T > 0
             if self.keep_masks is not None:
                 active &= self.keep_masks[layer - 1] != 0
             parts.append(active.ravel())

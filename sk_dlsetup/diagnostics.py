@@ -18,7 +18,15 @@ from sklearn.utils.validation import check_array, check_is_fitted
 from ._activations import ACTIVATIONS
 from ._display import GradientCheckDisplay, LayerStatisticsDisplay
 from ._losses import LOSSES
-from ._network import allocate_activations, backprop, rows_per_chunk
+from ._network import (
+    allocate_activations,
+    backprop,
+    layer_views,
+    pack,
+    parameter_blocks,
+    rows_per_chunk,
+    unpack,
+)
 
 __all__ = [
     "GradientCheckDisplay",
@@ -76,30 +84,28 @@ def _chunk_rows(estimator, X):
 def _weighted_gradient(estimator, X, Y, rows, dtype):
     """Data-term gradient over X in bounded chunks (L2 added by the caller)."""
     units = [X.shape[1], *(W.shape[1] for W in estimator.coefs_)]
+    blocks = parameter_blocks(units)
     buffers = allocate_activations(min(rows, X.shape[0]), units, dtype)
-    coefs = [W.astype(dtype, copy=False) for W in estimator.coefs_]
-    intercepts = [b.astype(dtype, copy=False) for b in estimator.intercepts_]
-    grad_W = [np.zeros_like(W, dtype=np.float64) for W in coefs]
-    grad_b = [np.zeros_like(b, dtype=np.float64) for b in intercepts]
-    chunk_W = [np.empty_like(W) for W in coefs]
-    chunk_b = [np.empty_like(b) for b in intercepts]
+    layers = layer_views(
+        pack(estimator.coefs_, estimator.intercepts_, dtype=dtype), blocks
+    )
+    chunk_grad = np.empty(blocks[-1][1].stop, dtype)
+    chunk_layers = layer_views(chunk_grad, blocks)
+    grad = np.zeros(chunk_grad.size)
     for chunk in gen_batches(X.shape[0], rows):
         share = (chunk.stop - chunk.start) / X.shape[0]
         backprop(
             X[chunk],
             Y[chunk],
-            coefs,
-            intercepts,
-            chunk_W,
-            chunk_b,
+            layers,
+            chunk_layers,
             buffers,
             activation=estimator.activation,
             loss=estimator._loss_name,
             alpha=0.0,
         )
-        for total, part in zip(grad_W + grad_b, chunk_W + chunk_b):
-            total += share * part
-    return grad_W, grad_b
+        grad += share * chunk_grad
+    return unpack(grad, blocks)
 
 
 def layer_statistics(estimator, X, y=None):

@@ -109,13 +109,18 @@ def test_loss_delta_matches_finite_difference(loss, n_outputs, weighted, rng):
     assert_allclose(delta, numeric, rtol=1e-6, atol=1e-10)
 
 
+@pytest.mark.parametrize("order", ["C", "F"])
 @pytest.mark.parametrize("loss, n_outputs", CASES, ids=IDS)
-def test_loss_delta_is_output_minus_target(loss, n_outputs, rng):
-    """Unweighted delta is (g_out(Z) - Y) / n, divided by k for squared error."""
+def test_loss_delta_is_output_minus_target(loss, n_outputs, order, rng):
+    """Unweighted delta is (g_out(Z) - Y) / n, divided by k for squared error.
+
+    In both memory layouts: the network hands Z and Y over column-major.
+    """
     Z = rng.uniform(-3, 3, size=(N_SAMPLES, n_outputs))
-    Y = _targets(loss, rng, n_outputs)
-    delta = Z.copy()
-    data_loss_and_delta(delta, Y, loss)
+    Y = np.asarray(_targets(loss, rng, n_outputs), order=order)
+    delta = np.array(Z, order=order)
+    value = data_loss_and_delta(delta, Y, loss)
+    assert_allclose(value, SK_LOSSES[loss](Y, _sklearn_output(loss, Z)), rtol=1e-12)
     expected = (_sklearn_output(loss, Z) - Y) / N_SAMPLES
     if loss == "squared_error":
         expected /= n_outputs

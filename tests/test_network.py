@@ -16,9 +16,11 @@ from sk_dlsetup._network import (
     draw_keep_masks,
     forward,
     l2_penalty,
+    layer_views,
     pack,
     parameter_blocks,
     predict_output,
+    transposed_rows,
     unpack,
 )
 
@@ -71,6 +73,35 @@ def _random_params(rng, layer_units):
     return coefs, intercepts
 
 
+def _backprop(X, Y, coefs, intercepts, buffer_rows=None, gradient=True, **kwargs):
+    """Our backprop at ``(coefs, intercepts)``: ``(loss, grad_coefs, grad_intercepts)``.
+
+    The parameters go through theta as in training (``pack``, ``layer_views``);
+    ``buffer_rows`` sizes the buffers (more rows than ``X``: only the first are
+    used).
+    """
+    layer_units = [X.shape[1]] + [W.shape[1] for W in coefs]
+    blocks = parameter_blocks(layer_units)
+    theta = pack(coefs, intercepts)
+    grad = np.full_like(theta, np.nan)
+    buffers = allocate_activations(
+        buffer_rows or len(X),
+        layer_units,
+        theta.dtype,
+        dropout=kwargs.get("keep_masks") is not None,
+    )
+    loss = backprop(
+        X,
+        Y,
+        layer_views(theta, blocks),
+        layer_views(grad, blocks),
+        buffers,
+        gradient=gradient,
+        **kwargs,
+    )
+    return (loss, *unpack(grad, blocks))
+
+
 def test_network_parameter_blocks_are_contiguous_in_w_b_order():
     """Blocks run W1, b1, W2, b2, ... back to back with the layer shapes."""
     layer_units = [5, 7, 4, 3]
@@ -101,6 +132,19 @@ def test_network_pack_matches_concatenation_and_unpack_gives_views(rng):
     assert theta[-3] == -7.0
 
 
+def test_network_layer_views_are_w_with_b_appended_as_a_row(rng):
+    """layer_views(theta) are [W; b] blocks sharing theta's memory."""
+    layer_units = [5, 4, 3]
+    coefs, intercepts = _random_params(rng, layer_units)
+    theta = pack(coefs, intercepts)
+    layers = layer_views(theta, parameter_blocks(layer_units))
+    for Wb, W, b in zip(layers, coefs, intercepts):
+        assert_array_equal(Wb, np.vstack([W, b]))
+        assert np.shares_memory(Wb, theta)
+    layers[1][-1, 2] = 7.0
+    assert unpack(theta, parameter_blocks(layer_units))[1][1][2] == 7.0
+
+
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_network_pack_casts_to_requested_dtype(dtype, rng):
     """pack(..., dtype=) returns theta in that dtype, values preserved."""
@@ -110,32 +154,31 @@ def test_network_pack_casts_to_requested_dtype(dtype, rng):
     assert_allclose(theta, pack(coefs, intercepts), rtol=1e-7)
 
 
+@pytest.mark.parametrize("Y_layout", ["rows", "columns"])
 @pytest.mark.parametrize("weighted", [False, True], ids=["unweighted", "weighted"])
 @pytest.mark.parametrize("task", TASKS)
 @pytest.mark.parametrize("activation", ACTIVATION_NAMES)
 def test_network_backprop_matches_sklearn(
-    request, activation, task, weighted, sklearn_backprop, rel_error, rng
+    request, activation, task, weighted, Y_layout, sklearn_backprop, rel_error, rng
 ):
-    """Loss and every gradient block equal scikit-learn's _backprop to ~1e-12."""
+    """Loss and every gradient block equal scikit-learn's _backprop to ~1e-12.
+
+    With targets in either memory layout: training hands them over
+    column-major (``transposed_rows``), as the network stores its outputs.
+    """
     X, y, Y, twin = _sklearn_setup(request, task, activation, alpha=0.3)
+    if Y_layout == "columns":
+        Y = transposed_rows(Y)
     sw = rng.uniform(0, 2, size=len(X)) if weighted else None
     expected_loss, expected_dW, expected_db = sklearn_backprop(twin, X, y, sw)
 
-    coefs = [W.copy() for W in twin.coefs_]
-    intercepts = [b.copy() for b in twin.intercepts_]
-    layer_units = [X.shape[1], *HIDDEN, Y.shape[1]]
-    grad_coefs = [np.full_like(W, np.nan) for W in coefs]
-    grad_intercepts = [np.full_like(b, np.nan) for b in intercepts]
     # Buffers for more rows than the batch: only the first len(X) are used.
-    buffers = allocate_activations(len(X) + 9, layer_units, np.float64)
-    loss = backprop(
+    loss, grad_coefs, grad_intercepts = _backprop(
         X,
         Y,
-        coefs,
-        intercepts,
-        grad_coefs,
-        grad_intercepts,
-        buffers,
+        twin.coefs_,
+        twin.intercepts_,
+        buffer_rows=len(X) + 9,
         activation=activation,
         loss=_loss_name(task),
         alpha=0.3,
@@ -153,28 +196,29 @@ def test_network_forward_with_masks_matches_numpy(activation, rng):
     X = rng.standard_normal((11, 5))
     coefs, intercepts = _random_params(rng, layer_units)
     masks = [rng.choice([0.0, 2.0], size=(11, units)) for units in layer_units[1:-1]]
-    acts, hidden, _ = allocate_activations(11, layer_units, np.float64, dropout=True)
-    Z = forward(X, coefs, intercepts, activation, acts, hidden, masks)
+    layers = layer_views(pack(coefs, intercepts), parameter_blocks(layer_units))
+    buffers = allocate_activations(11, layer_units, np.float64, dropout=True)
+    Z = forward(X, layers, activation, buffers, masks)
 
     g = NUMPY_ACTIVATIONS[activation]
     A = X
     for layer, (W, b) in enumerate(zip(coefs[:-1], intercepts[:-1])):
         H = g(A @ W + b)
-        assert_allclose(hidden[layer + 1], H, rtol=1e-13, atol=1e-15)
+        assert_allclose(buffers.hidden[layer + 1].T, H, rtol=1e-13, atol=1e-15)
         A = H * masks[layer]
-        assert_allclose(acts[layer + 1], A, rtol=1e-13, atol=1e-15)
-    assert_allclose(Z, A @ coefs[-1] + intercepts[-1], rtol=1e-13, atol=1e-15)
+        # Each layer's input carries a row of ones: the bias rides in the GEMM.
+        expected = np.vstack([A.T, np.ones(len(X))])
+        assert_allclose(buffers.acts[layer + 1], expected, rtol=1e-13, atol=1e-15)
+    expected_Z = A @ coefs[-1] + intercepts[-1]
+    assert_allclose(Z.T, expected_Z, rtol=1e-13, atol=1e-15)
 
 
 def _theta_loss(theta, blocks, X, Y, activation, loss, alpha, sw, masks):
     coefs, intercepts = unpack(theta.copy(), blocks)
-    layer_units = [X.shape[1]] + [W.shape[1] for W in coefs]
-    buffers = allocate_activations(len(X), layer_units, X.dtype, masks is not None)
-    grads = [np.empty_like(W) for W in coefs], [np.empty_like(b) for b in intercepts]
-    return backprop(
-        X, Y, coefs, intercepts, *grads, buffers, activation=activation, loss=loss,
-        alpha=alpha, sample_weight=sw, keep_masks=masks, gradient=False,
-    )  # fmt: skip
+    return _backprop(
+        X, Y, coefs, intercepts, gradient=False, activation=activation, loss=loss,
+        alpha=alpha, sample_weight=sw, keep_masks=masks,
+    )[0]  # fmt: skip
 
 
 @pytest.mark.parametrize("activation", ["tanh", "relu", "logistic"])
@@ -190,14 +234,11 @@ def test_network_backprop_with_dropout_matches_finite_difference(activation, rng
     theta = pack(coefs, intercepts)
     args = (blocks, X, Y, activation, "log_loss", 0.2, sw, masks)
 
-    grad = np.empty_like(theta)
-    grad_coefs, grad_intercepts = unpack(grad, blocks)
-    buffers = allocate_activations(9, layer_units, np.float64, dropout=True)
-    backprop(
-        X, Y, coefs, intercepts, grad_coefs, grad_intercepts, buffers,
-        activation=activation, loss="log_loss", alpha=0.2, sample_weight=sw,
-        keep_masks=masks,
+    _, grad_coefs, grad_intercepts = _backprop(
+        X, Y, coefs, intercepts, activation=activation, loss="log_loss", alpha=0.2,
+        sample_weight=sw, keep_masks=masks,
     )  # fmt: skip
+    grad = pack(grad_coefs, grad_intercepts)
 
     h = 1e-6
     numeric = np.empty_like(theta)
@@ -212,16 +253,12 @@ def test_network_backprop_with_dropout_matches_finite_difference(activation, rng
 
 def _backprop_with(X, Y, twin, loss, alpha, dtype=np.float64, masks=None):
     """Our backprop on the twin's weights cast to ``dtype``: (loss, dW, db)."""
-    coefs = [W.astype(dtype) for W in twin.coefs_]
-    intercepts = [b.astype(dtype) for b in twin.intercepts_]
-    layer_units = [X.shape[1]] + [W.shape[1] for W in coefs]
-    grads = [np.empty_like(W) for W in coefs], [np.empty_like(b) for b in intercepts]
-    buffers = allocate_activations(len(X), layer_units, dtype, masks is not None)
-    value = backprop(
-        X.astype(dtype), Y.astype(dtype), coefs, intercepts, *grads, buffers,
-        activation=twin.activation, loss=loss, alpha=alpha, keep_masks=masks,
+    loss, dW, db = _backprop(
+        X.astype(dtype), Y.astype(dtype), [W.astype(dtype) for W in twin.coefs_],
+        [b.astype(dtype) for b in twin.intercepts_], activation=twin.activation,
+        loss=loss, alpha=alpha, keep_masks=masks,
     )  # fmt: skip
-    return value, *grads
+    return loss, dW, db
 
 
 def test_network_unit_masks_match_sklearn_without_dropout(
@@ -250,10 +287,11 @@ def test_network_predict_output_matches_sklearn(request, activation, task):
 
 def test_network_l2_penalty_closed_form(rng):
     """l2_penalty is 0.5 * alpha * sum ||W||_F^2 / sw_sum; 0 when alpha is 0."""
-    coefs, _ = _random_params(rng, [5, 4, 2])
+    coefs, intercepts = _random_params(rng, [5, 4, 2])
+    layers = layer_views(pack(coefs, intercepts), parameter_blocks([5, 4, 2]))
     expected = 0.5 * 0.7 * sum(np.sum(W**2) for W in coefs) / 13.0
-    assert_allclose(l2_penalty(coefs, 0.7, 13.0), expected, rtol=1e-14)
-    assert l2_penalty(coefs, 0.0, 13.0) == 0.0
+    assert_allclose(l2_penalty(layers, 0.7, 13.0), expected, rtol=1e-14)
+    assert l2_penalty(layers, 0.0, 13.0) == 0.0
 
 
 @pytest.mark.parametrize("keep_prob", [0.5, 0.8])

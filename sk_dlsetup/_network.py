@@ -149,10 +149,8 @@ class Activations(NamedTuple):
             return [None if a is None else a[:, :n_samples] for a in buffers]
 
         inputs = self.inputs[:n_samples]
-        return Activations(
-            inputs, [inputs.T, *columns(self.acts[1:])], columns(self.hidden),
-            columns(self.deltas),
-        )  # fmt: skip
+        acts = [inputs.T, *columns(self.acts[1:])]
+        return Activations(inputs, acts, columns(self.hidden), columns(self.deltas))
 
     def batch(self, n_samples):
         """The ``(n_samples, n_features)`` view the input batch is written into.

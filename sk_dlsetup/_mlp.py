@@ -34,7 +34,6 @@ from ._network import (
     parameter_blocks,
     predict_output,
     rows_per_chunk,
-    transposed_rows,
     unpack,
 )
 from ._objective import MLPObjective
@@ -638,7 +637,7 @@ class _Epoch:
         self.X, self.sample_weight = X, sample_weight
         # Targets one column per sample, as the network's outputs (no copy
         # when they were encoded that way).
-        self.Y_columns = transposed_rows(Y).T
+        self.Y_columns = np.ascontiguousarray(Y.T)
         self.theta, self.grad = theta, grad
         blocks = parameter_blocks(model._layer_units)
         self.layers = layer_views(theta, blocks)

@@ -28,6 +28,7 @@ from ._losses import LOSSES
 from ._network import (
     allocate_activations,
     backprop,
+    block_norms,
     draw_keep_masks,
     layer_views,
     pack,
@@ -108,6 +109,7 @@ class _BaseMLPFromScratch(BaseEstimator):
         ],
         "max_fun": [Interval(Integral, 1, None, closed="left")],
         "dropout": [Interval(Real, 0, 1, closed="left")],
+        "record_layer_stats": ["boolean"],
     }
 
     def __init__(
@@ -138,6 +140,7 @@ class _BaseMLPFromScratch(BaseEstimator):
         n_iter_no_change=10,
         max_fun=15000,
         dropout=0.0,
+        record_layer_stats=False,
     ):
         self.hidden_layer_sizes = hidden_layer_sizes
         self.activation = activation
@@ -164,6 +167,7 @@ class _BaseMLPFromScratch(BaseEstimator):
         self.n_iter_no_change = n_iter_no_change
         self.max_fun = max_fun
         self.dropout = dropout
+        self.record_layer_stats = record_layer_stats
 
     # ------------------------------------------------------------------ public
 
@@ -219,6 +223,7 @@ class _BaseMLPFromScratch(BaseEstimator):
             )
             self._random_state = check_random_state(self.random_state)
             self._initialize(X, Y)
+            self._publish_layer_stats()
         self._pending_init = True
         return self
 
@@ -346,6 +351,7 @@ class _BaseMLPFromScratch(BaseEstimator):
         self.t_ = 0
         self.loss_ = None
         self.loss_curve_ = []
+        self._layer_stats_rows = []
         self._no_improvement_count = 0
         self._optimizer = None
         if self.early_stopping:
@@ -392,6 +398,7 @@ class _BaseMLPFromScratch(BaseEstimator):
                 self._fit_lbfgs(X, Y, sample_weight)
             else:
                 self._fit_stochastic(X, Y, sample_weight, incremental)
+            self._publish_layer_stats()
         return self
 
     def _fit_lbfgs(self, X, Y, sample_weight):
@@ -406,9 +413,19 @@ class _BaseMLPFromScratch(BaseEstimator):
             sample_weight=sample_weight,
         )
         self.loss_curve_ = []
+        self._layer_stats_rows = []
+        blocks = parameter_blocks(self._layer_units)
 
         def record(intermediate_result):
             self.loss_curve_.append(float(intermediate_result.fun))
+            if self.record_layer_stats:
+                theta = intermediate_result.x
+                # The objective caches its last evaluation: this iterate's.
+                grad = objective.gradient(theta)
+                self._record_layer_stats(
+                    block_norms(layer_views(grad, blocks)),
+                    block_norms(layer_views(theta, blocks))[0],
+                )
             if self.verbose:
                 print(
                     "Iteration %d, loss = %.8f"
@@ -534,7 +551,7 @@ class _BaseMLPFromScratch(BaseEstimator):
                         ConvergenceWarning,
                     )
                     break
-                if self._end_epoch(loss, X.shape[0], validation, theta):
+                if self._end_epoch(loss, X.shape[0], validation, theta, epoch):
                     break
                 if incremental:
                     break
@@ -554,12 +571,14 @@ class _BaseMLPFromScratch(BaseEstimator):
         if self.early_stopping:
             theta[...] = self._best_theta
 
-    def _end_epoch(self, loss, n_samples, validation, theta):
+    def _end_epoch(self, loss, n_samples, validation, theta, epoch):
         """Record the epoch; return True when training should stop."""
         self.n_iter_ += 1
         self.t_ += n_samples
         self.loss_ = loss
         self.loss_curve_.append(loss)
+        if epoch.grad_norms is not None:
+            self._record_layer_stats(epoch.grad_norms, block_norms(epoch.layers)[0])
         if self.verbose:
             print("Iteration %d, loss = %.8f" % (self.n_iter_, loss))
         self._update_no_improvement_count(validation, theta)
@@ -601,6 +620,29 @@ class _BaseMLPFromScratch(BaseEstimator):
         if score > self.best_validation_score_:
             self.best_validation_score_ = score
             self._best_theta = theta.copy()
+
+    def _record_layer_stats(self, grad_norms, weight_norms):
+        """Append the row (dW, db, W norms per layer) of the last loss_curve_ entry."""
+        n_layers = weight_norms.shape[0]
+        missing = len(self.loss_curve_) - 1 - len(self._layer_stats_rows)
+        # Epochs trained with recording off (warm start) keep rows of NaN, so
+        # that row i always belongs to loss_curve_[i].
+        self._layer_stats_rows += [np.full((3, n_layers), np.nan)] * missing
+        self._layer_stats_rows.append(np.vstack([grad_norms, weight_norms]))
+
+    def _publish_layer_stats(self):
+        """``layer_stats_`` from the recorded rows (None when not recording)."""
+        if not self.record_layer_stats:
+            self.layer_stats_ = None
+            return
+        n_layers = len(self._layer_units) - 1
+        rows = self._layer_stats_rows[: len(self.loss_curve_)]
+        rows += [np.full((3, n_layers), np.nan)] * (len(self.loss_curve_) - len(rows))
+        table = np.array(rows).reshape(len(rows), 3, n_layers)
+        self.layer_stats_ = {
+            key: table[:, i].copy()
+            for i, key in enumerate(("dW_norm", "db_norm", "W_norm"))
+        }
 
     # -------------------------------------------------------------- predicting
 
@@ -651,6 +693,8 @@ class _Epoch:
         # Loss of the first batch, at the starting weights: the scale against
         # which an exploding loss is recognised.
         self.first_loss = None
+        # Mean (over the last epoch's batches) gradient norms, when recording.
+        self.grad_norms = None
         if model.shuffle:
             self.X_batch = np.empty((self.batch_size, X.shape[1]), X.dtype)
             self.Y_batch = np.empty((Y.shape[1], self.batch_size), Y.dtype)
@@ -662,6 +706,9 @@ class _Epoch:
         if model.shuffle:
             rng.shuffle(self.sample_idx)
         accumulated = 0.0
+        grad_norms = (
+            np.zeros((2, len(self.layers))) if model.record_layer_stats else None
+        )
         for rows in gen_batches(n_samples, self.batch_size):
             X_batch, Y_batch, sw_batch = self._batch(rows)
             keep_masks = None
@@ -689,8 +736,12 @@ class _Epoch:
                 self.first_loss = max(loss, 1.0)
             if not loss < _EXPLOSION_FACTOR * self.first_loss:  # NaN included
                 return np.nan
+            if grad_norms is not None:
+                grad_norms += X_batch.shape[0] * block_norms(self.grad_layers)
             model._optimizer.update(self.theta, self.grad)
             accumulated += loss * X_batch.shape[0]
+        if grad_norms is not None:
+            self.grad_norms = grad_norms / n_samples
         return accumulated / n_samples
 
     def _batch(self, rows):
@@ -817,6 +868,12 @@ class MLPFromScratch(ClassifierMixin, _BaseMLPFromScratch):
         Fraction of hidden units dropped during training (inverted dropout:
         kept units are scaled by ``1 / keep_prob``, ``keep_prob = 1 - dropout``).
         Never applied at prediction. Requires a stochastic solver.
+    record_layer_stats : bool, default=False
+        Record every layer's gradient and weight norms per epoch (per
+        iteration with 'lbfgs') in ``layer_stats_``, to watch gradients vanish
+        or explode during training. Costs two norms per layer and mini-batch
+        (with 'lbfgs', none: the objective's last gradient is reused); the
+        training itself is unchanged.
 
     Attributes
     ----------
@@ -835,6 +892,17 @@ class MLPFromScratch(ClassifierMixin, _BaseMLPFromScratch):
         Loss at each epoch (stochastic solvers) or iteration (lbfgs).
     validation_scores_ : list of float or None
         Validation accuracy per epoch with early stopping, else None.
+    layer_stats_ : dict of ndarray of shape (len(loss_curve_), n_layers_ - 1) or None
+        With ``record_layer_stats=True``, one row per entry of ``loss_curve_``
+        and one column per weight layer ``l = 1 .. L``:
+
+        - 'dW_norm', 'db_norm': Frobenius norms of ``dJ/dW[l]`` (L2 term
+          included) and ``dJ/db[l]``, averaged over the epoch's mini-batches
+          weighted by their size ('lbfgs': at each iterate);
+        - 'W_norm': the norm of ``W[l]`` at the end of the epoch.
+
+        Epochs trained with recording off (``warm_start``) have rows of NaN.
+        None when not recording.
     best_validation_score_ : float or None
         Best validation accuracy with early stopping, else None.
     n_iter_ : int
@@ -887,6 +955,16 @@ class MLPFromScratch(ClassifierMixin, _BaseMLPFromScratch):
     ... ).fit(X_train, y_train)
     >>> round(model.score(X_test, y_test), 2)
     0.97
+
+    Each layer's gradient norm, per epoch (rows) and layer (columns):
+
+    >>> recorded = make_pipeline(
+    ...     InputNormalizer(),
+    ...     MLPFromScratch((16,), solver="lbfgs", alpha=1.0, random_state=0,
+    ...                    record_layer_stats=True),
+    ... ).fit(X_train, y_train)[-1]
+    >>> recorded.layer_stats_["dW_norm"].shape == (recorded.n_iter_, 2)
+    True
     """
 
     @property
@@ -1080,14 +1158,15 @@ class MLPFromScratchRegressor(RegressorMixin, _BaseMLPFromScratch):
     hidden_layer_sizes, activation, init, solver, alpha, batch_size, \
 learning_rate, learning_rate_init, power_t, max_iter, shuffle, random_state, \
 tol, verbose, warm_start, momentum, nesterovs_momentum, early_stopping, \
-validation_fraction, beta_1, beta_2, epsilon, n_iter_no_change, max_fun, dropout
+validation_fraction, beta_1, beta_2, epsilon, n_iter_no_change, max_fun, dropout, \
+record_layer_stats
         As in :class:`MLPFromScratch`.
 
     Attributes
     ----------
     coefs_, intercepts_, loss_, best_loss_, loss_curve_, validation_scores_, \
-best_validation_score_, n_iter_, t_, n_layers_, n_outputs_, out_activation_, \
-n_features_in_, feature_names_in_
+layer_stats_, best_validation_score_, n_iter_, t_, n_layers_, n_outputs_, \
+out_activation_, n_features_in_, feature_names_in_
         As in :class:`MLPFromScratch`; ``out_activation_`` is 'identity' and
         the validation score is R^2.
 
@@ -1147,6 +1226,7 @@ n_features_in_, feature_names_in_
         n_iter_no_change=10,
         max_fun=15000,
         dropout=0.0,
+        record_layer_stats=False,
     ):
         super().__init__(
             hidden_layer_sizes=hidden_layer_sizes,
@@ -1174,6 +1254,7 @@ n_features_in_, feature_names_in_
             n_iter_no_change=n_iter_no_change,
             max_fun=max_fun,
             dropout=dropout,
+            record_layer_stats=record_layer_stats,
         )
         self.loss = loss
 

@@ -104,6 +104,29 @@ def layer_views(theta, blocks):
     return layers
 
 
+def block_norms(layers):
+    """Frobenius norms of each layer's ``W`` (row 0) and ``b`` (row 1).
+
+    ``layers`` are ``[W; b]`` blocks (:func:`layer_views`) of theta or of a
+    gradient; the norms are returned as float64.
+
+    Examples
+    --------
+    >>> theta = np.zeros(26)
+    >>> theta[:2] = 3.0, 4.0  # two entries of W1
+    >>> block_norms(layer_views(theta, parameter_blocks([3, 4, 2])))
+    array([[5., 0.],
+           [0., 0.]])
+    """
+    return np.array(
+        [
+            [np.linalg.norm(Wb[:-1]) for Wb in layers],
+            [np.linalg.norm(Wb[-1]) for Wb in layers],
+        ],
+        dtype=np.float64,
+    )
+
+
 def pack(coefs, intercepts, dtype=None):
     """Copy ``coefs`` and ``intercepts`` into one flat theta (W1, b1, W2, b2, ...)."""
     size = sum(W.size + b.size for W, b in zip(coefs, intercepts))

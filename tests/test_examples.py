@@ -9,6 +9,7 @@ import runpy
 import warnings
 from pathlib import Path
 
+import numpy as np
 import pytest
 from threadpoolctl import threadpool_limits
 
@@ -73,10 +74,23 @@ def _normalization(namespace, out):
 
 
 def _initialization(namespace, out):
-    """He keeps a ReLU signal over 30 layers; small random weights lose it."""
+    """He keeps a ReLU signal over 30 layers; small random weights lose it.
+
+    During training (``layer_stats_``), the first layer's gradient is of the
+    output layer's order under He and orders of magnitude below it under
+    small random weights, where only the L2 pull ``alpha W / batch`` is left.
+    """
     from sk_dlsetup.diagnostics import layer_statistics
 
     X, networks = namespace["X"], namespace["networks"]
+    he_grads = networks["relu", "he"].layer_stats_["dW_norm"]
+    assert 0.1 < he_grads[0, 0] / he_grads[0, -1] < 10
+    tiny_net = networks["relu", "random"]
+    tiny_grads = tiny_net.layer_stats_["dW_norm"]
+    assert np.all(tiny_grads[:, 0] < 1e-2 * tiny_grads[:, -1])
+    l2_pull = tiny_net.alpha * tiny_net.layer_stats_["W_norm"][:, 0] / 200
+    np.testing.assert_allclose(tiny_grads[:, 0], l2_pull, rtol=0.05)
+    assert "||dW[1]||, ||dW[L]|| in the first epoch" in out
     he = layer_statistics(networks["relu", "he"].initialize(X, namespace["y"]), X)
     tiny = layer_statistics(networks["relu", "random"].initialize(X, namespace["y"]), X)
     assert he[29]["activation_std"] > 1e-2

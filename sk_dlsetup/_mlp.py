@@ -1119,7 +1119,9 @@ class MLPFromScratch(ClassifierMixin, _BaseMLPFromScratch):
         """Logarithm of :meth:`predict_proba`.
 
         As scikit-learn's: ``log(predict_proba(X))``, so a probability that
-        underflows to 0 has log-probability ``-inf``.
+        underflows to 0 has log-probability ``-inf``. scikit-learn's estimator
+        checks require exactly this transformation, ``-inf`` included, so the
+        log-softmax of the logits, finite there, is not used.
 
         Parameters
         ----------

@@ -25,6 +25,7 @@ from ._network import (
     pack,
     parameter_blocks,
     rows_per_chunk,
+    transposed_rows,
     unpack,
 )
 
@@ -92,6 +93,7 @@ def _weighted_gradient(estimator, X, Y, rows, dtype):
     chunk_grad = np.empty(blocks[-1][1].stop, dtype)
     chunk_layers = layer_views(chunk_grad, blocks)
     grad = np.zeros(chunk_grad.size)
+    Y = transposed_rows(Y)  # the network's column-per-sample layout
     for chunk in gen_batches(X.shape[0], rows):
         share = (chunk.stop - chunk.start) / X.shape[0]
         backprop(

@@ -421,11 +421,14 @@ def init_step(task, args, normalizer, X_train, y_train, progress_stream):
             model = make_pipeline(InputNormalizer(), clone(network))
             model.fit(X_train[train], y_train[train])
             scores.append(model.score(X_train[test], y_train[test]))
-        final = make_pipeline(InputNormalizer(), clone(network)).fit(X_train, y_train)
+        final = make_pipeline(
+            InputNormalizer(), clone(network).set_params(record_layer_stats=True)
+        ).fit(X_train, y_train)
         results[init] = {
             "stats": stats,
             "scores": np.array(scores),
             "loss_curve": list(final[-1].loss_curve_),
+            "layer_stats": final[-1].layer_stats_,
         }
     return results
 
@@ -439,7 +442,8 @@ def print_init_table(task, args, results, out):
     print(
         f"{args.depth} hidden layers of {args.width} {args.activation} units, "
         f"{args.epochs} epochs of adam.\nAt initialization: the std of the first "
-        "and last hidden layers' activations, and the gradient norm of W1.",
+        "and last hidden layers' activations, and the gradient norm of W1;\n"
+        "then W1's mean mini-batch gradient norm in the last training epoch.",
         file=out,
     )
     rows = []
@@ -451,6 +455,7 @@ def print_init_table(task, args, results, out):
                 _fmt(stats[0]["activation_std"]),
                 _fmt(stats[-2]["activation_std"] if len(stats) > 1 else np.nan),
                 _fmt(stats[0]["dW_norm"]),
+                _fmt(result["layer_stats"]["dW_norm"][-1, 0]),
                 f"{scores.mean():.3f} +/- {scores.std():.3f}",
                 _fmt(result["loss_curve"][-1]),
             )
@@ -460,6 +465,7 @@ def print_init_table(task, args, results, out):
         "std A[1]",
         f"std A[{args.depth}]",
         "||dW1||",
+        "||dW1|| last epoch",
         f"CV {metric}",
         "final training loss",
     ]

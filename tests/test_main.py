@@ -68,6 +68,24 @@ def test_main_conditioning_numbers_show_why_normalize(capsys):
     assert raw > 1e6 > 1e3 > normalized
 
 
+def test_main_init_table_shows_the_first_layer_gradient_vanish(capsys):
+    """Six layers: small random weights leave W1 no gradient, at init and after."""
+    status, out, _ = _run(capsys, "--depth", "6", "--epochs", "4", "--cv", "2")
+    assert status == 0
+    lines = out.splitlines()
+    head = next(line for line in lines if line.startswith("init "))
+    assert "||dW1|| last epoch" in head
+    rows = {
+        line.split()[0]: [float(v) for v in line.split()[1:5]]
+        for line in lines
+        if line.split()[:1] in (["he"], ["random"])
+    }
+    _, _, he_init, he_last = rows["he"]
+    _, _, random_init, random_last = rows["random"]
+    assert random_init < 1e-4 * he_init
+    assert random_last < 1e-4 * he_last
+
+
 def test_main_same_seed_same_report(capsys):
     """--seed makes the whole report reproducible (timings go to stderr only)."""
     argv = ("--quick", "--depth", "2", "--epochs", "2", "--seed", "3")

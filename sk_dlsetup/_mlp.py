@@ -892,9 +892,10 @@ class MLPFromScratch(ClassifierMixin, _BaseMLPFromScratch):
         Loss at each epoch (stochastic solvers) or iteration (lbfgs).
     validation_scores_ : list of float or None
         Validation accuracy per epoch with early stopping, else None.
-    layer_stats_ : dict of ndarray of shape (len(loss_curve_), n_layers_ - 1) or None
-        With ``record_layer_stats=True``, one row per entry of ``loss_curve_``
-        and one column per weight layer ``l = 1 .. L``:
+    layer_stats_ : dict of ndarray or None
+        With ``record_layer_stats=True``, arrays of shape
+        ``(len(loss_curve_), n_layers_ - 1)``: one row per entry of
+        ``loss_curve_`` and one column per weight layer ``l = 1 .. L``:
 
         - 'dW_norm', 'db_norm': Frobenius norms of ``dJ/dW[l]`` (L2 term
           included) and ``dJ/db[l]``, averaged over the epoch's mini-batches

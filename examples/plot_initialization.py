@@ -32,7 +32,11 @@ from sklearn.datasets import make_classification
 from sklearn.exceptions import ConvergenceWarning
 
 from sk_dlsetup import InputNormalizer, MLPFromScratch
-from sk_dlsetup.diagnostics import LayerStatisticsDisplay, layer_statistics
+from sk_dlsetup.diagnostics import (
+    LayerHistoryDisplay,
+    LayerStatisticsDisplay,
+    layer_statistics,
+)
 
 X, y = make_classification(400, 32, n_informative=8, random_state=0)
 X = InputNormalizer().fit_transform(X)
@@ -142,24 +146,26 @@ fig.tight_layout()
 # ``layer_stats_`` holds, per epoch (rows) and layer (columns), the mean
 # mini-batch gradient norms ``dW_norm`` and ``db_norm`` and the weight norm
 # ``W_norm``. Compare the first layer's gradient (solid), the last one
-# backpropagation reaches, with the output layer's (dotted). Where the
+# backpropagation reaches, with the output layer's (dotted, layer 31). Where the
 # initialization kept the scale they are of the same order from the first
 # epoch, and the first layer's grows as the network learns. Where the signal
 # vanished, the first layer's stays flat and orders of magnitude smaller for
 # the whole run: with small random weights it is only the L2 penalty's pull,
 # ``alpha * W`` over the batch size; no data gradient reaches the early layers.
+# :class:`~sk_dlsetup.diagnostics.LayerHistoryDisplay` draws them, one line
+# per chosen layer.
 fig, axes = plt.subplots(1, 2, figsize=(11, 4), sharey=True)
 for ax, activation in zip(axes, activations):
-    for init in inits:
-        dW_norm = networks[activation, init].layer_stats_["dW_norm"]
-        epochs = np.arange(1, len(dW_norm) + 1)
-        (line,) = ax.plot(epochs, dW_norm[:, 0], label=f"{init}: layer 1")
-        ax.plot(epochs, dW_norm[:, -1], ":", color=line.get_color(), label="output")
+    for init, color in zip(inits, ["C0", "C1", "C2"]):
+        net = networks[activation, init]
+        LayerHistoryDisplay.from_estimator(net, layers=1, name=init, ax=ax, color=color)
+        LayerHistoryDisplay.from_estimator(
+            net, layers=depth + 1, name=init, ax=ax, color=color, linestyle=":"
+        )
     ax.set_title(f"{activation}: gradient norm during training")
-    ax.set_xlabel("epoch")
-    ax.set_yscale("log")
     ax.legend(ncol=3, fontsize="small")
 axes[0].set_ylabel("mean mini-batch ||dW[l]||")
+axes[1].set_ylabel("")
 fig.tight_layout()
 
 print(f"{'':16}||dW[1]||, ||dW[L]|| in the first epoch;  in the last")

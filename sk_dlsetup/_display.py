@@ -7,6 +7,7 @@ an optional dependency, imported only when something is drawn.
 """
 
 import numpy as np
+from sklearn.utils.validation import check_is_fitted
 
 _VERDICT_COLORS = {"pass": "#1a7f37", "warn": "#bf8700", "fail": "#cf222e"}
 _LOG_STATISTICS = {
@@ -231,6 +232,182 @@ default=None
                 )
             )
         return list(statistics)
+
+
+_HISTORY_LABELS = {
+    "dW_norm": "||dW[l]||",
+    "db_norm": "||db[l]||",
+    "W_norm": "||W[l]||",
+}
+
+
+class LayerHistoryDisplay:
+    """Per-layer gradient and weight norms over training, from ``layer_stats_``.
+
+    One line per layer ``l`` of a norm recorded by an MLP fitted with
+    ``record_layer_stats=True``, against the epoch (the iteration with
+    'lbfgs'), on a log axis. A layer whose gradient line lies orders of
+    magnitude below the others is one that training barely moves (a vanishing
+    gradient); lines that climb by orders of magnitude are exploding ones.
+    :class:`LayerStatisticsDisplay` shows the same norms across depth at one
+    point in training.
+
+    Parameters
+    ----------
+    layer_stats : dict of ndarray of shape (n_steps, n_layers)
+        An estimator's ``layer_stats_``.
+    name : str, default=None
+        Prefix of the legend labels.
+    step : str, default='epoch'
+        What a row is: the x-axis label.
+
+    Attributes
+    ----------
+    ax_ : matplotlib Axes
+        The axes drawn on.
+    figure_ : matplotlib Figure
+        The figure holding ``ax_``.
+    lines_ : dict of {int: matplotlib Line2D}
+        The line of each plotted layer, keyed by its index ``l`` (from 1).
+
+    See Also
+    --------
+    LayerStatisticsDisplay : The norms across depth at the current weights.
+    sk_dlsetup.MLPFromScratch : ``record_layer_stats`` records the numbers.
+
+    Examples
+    --------
+    >>> import matplotlib
+    >>> matplotlib.use("Agg")
+    >>> import numpy as np
+    >>> from sk_dlsetup import MLPFromScratch
+    >>> from sk_dlsetup.diagnostics import LayerHistoryDisplay
+    >>> X = np.random.RandomState(0).standard_normal((200, 30))
+    >>> y = (X[:, 0] > 0).astype(int)
+    >>> net = MLPFromScratch([30] * 3, solver="lbfgs", alpha=10.0, random_state=0,
+    ...                      record_layer_stats=True).fit(X, y)
+    >>> display = LayerHistoryDisplay.from_estimator(net)
+    >>> sorted(display.lines_), display.ax_.get_xlabel()
+    ([1, 2, 3, 4], 'iteration')
+    """
+
+    def __init__(self, layer_stats, *, name=None, step="epoch"):
+        self.layer_stats = layer_stats
+        self.name = name
+        self.step = step
+
+    @classmethod
+    def from_estimator(
+        cls,
+        estimator,
+        *,
+        statistic="dW_norm",
+        layers=None,
+        name=None,
+        ax=None,
+        **kwargs,
+    ):
+        """Plot the ``layer_stats_`` of a network fitted with ``record_layer_stats``.
+
+        Parameters
+        ----------
+        estimator : MLPFromScratch, MLPFromScratchRegressor or Pipeline
+            A fitted network, or a fitted Pipeline ending in one.
+        statistic : {'dW_norm', 'db_norm', 'W_norm'}, default='dW_norm'
+            The norm to draw.
+        layers : list of int, default=None
+            Layer indices ``l`` (from 1) to draw; by default every layer of
+            networks with up to 8 weight layers, else 6 spread from the
+            first to the last.
+        name : str, default=None
+            Prefix of the legend labels.
+        ax : matplotlib Axes, default=None
+            Axes to draw on; a new figure when None.
+        **kwargs : dict
+            Passed to ``matplotlib.axes.Axes.plot``.
+
+        Returns
+        -------
+        display : LayerHistoryDisplay
+        """
+        if hasattr(estimator, "steps"):
+            estimator = estimator.steps[-1][1]
+        check_is_fitted(estimator, "coefs_")
+        layer_stats = getattr(estimator, "layer_stats_", None)
+        if layer_stats is None:
+            raise ValueError(
+                f"{type(estimator).__name__} recorded no layer statistics: set "
+                "record_layer_stats=True and fit it again."
+            )
+        step = "iteration" if getattr(estimator, "solver", None) == "lbfgs" else "epoch"
+        return cls(layer_stats, name=name, step=step).plot(
+            ax=ax, statistic=statistic, layers=layers, **kwargs
+        )
+
+    def plot(self, ax=None, *, statistic="dW_norm", layers=None, name=None, **kwargs):
+        """Draw one line per layer against the epoch.
+
+        Parameters
+        ----------
+        ax : matplotlib Axes, default=None
+            Axes to draw on; a new figure when None.
+        statistic : {'dW_norm', 'db_norm', 'W_norm'}, default='dW_norm'
+            The norm to draw.
+        layers : list of int, default=None
+            Layer indices ``l`` (from 1) to draw; see :meth:`from_estimator`.
+        name : str, default=None
+            Prefix of the legend labels; overrides the one given at
+            construction.
+        **kwargs : dict
+            Passed to ``matplotlib.axes.Axes.plot``.
+
+        Returns
+        -------
+        display : LayerHistoryDisplay
+            ``self``, with ``ax_``, ``figure_`` and ``lines_`` set.
+        """
+        if statistic not in self.layer_stats:
+            raise ValueError(
+                f"Unknown statistic {statistic!r}; available: "
+                f"{sorted(self.layer_stats)}."
+            )
+        values = np.asarray(self.layer_stats[statistic])
+        layers = self._layers(layers, values.shape[1])
+        ax = _get_ax(ax, "LayerHistoryDisplay.plot")
+        name = self.name if name is None else name
+        steps = np.arange(1, values.shape[0] + 1)
+        self.lines_ = {}
+        for layer in layers:
+            label = f"layer {layer}" if name is None else f"{name}: layer {layer}"
+            (self.lines_[layer],) = ax.plot(
+                steps, values[:, layer - 1], **{"label": label, **kwargs}
+            )
+        ax.set_yscale("log")
+        ax.set_xlabel(self.step)
+        ax.set_ylabel(_HISTORY_LABELS.get(statistic, statistic))
+        ax.xaxis.get_major_locator().set_params(integer=True)
+        ax.legend()
+        self.ax_ = ax
+        self.figure_ = ax.figure
+        return self
+
+    @staticmethod
+    def _layers(layers, n_layers):
+        if layers is None:
+            if n_layers <= 8:
+                return list(range(1, n_layers + 1))
+            return sorted({int(i) for i in np.linspace(1, n_layers, 6).round()})
+        layers = np.atleast_1d(layers)
+        if layers.dtype.kind not in "iu":
+            raise ValueError(f"layers must be integers (from 1); got {layers}.")
+        layers = [int(layer) for layer in layers]
+        outside = [layer for layer in layers if not 1 <= layer <= n_layers]
+        if outside:
+            raise ValueError(
+                f"layers must be between 1 and {n_layers} (the weight layers); "
+                f"got {outside}."
+            )
+        return layers
 
 
 class GradientCheckDisplay:

@@ -6,8 +6,10 @@
 - :func:`linear_conditioning` measures why normalizing inputs helps: the
   condition number of the Hessian of a linear model's squared loss, which
   bounds both the largest stable gradient-descent step and the number of steps.
-- :class:`LayerStatisticsDisplay` and :class:`GradientCheckDisplay` draw them
-  (matplotlib is optional: ``pip install 'sk_dlsetup[plot]'``).
+- :class:`LayerStatisticsDisplay` and :class:`GradientCheckDisplay` draw them,
+  and :class:`LayerHistoryDisplay` the per-layer norms an MLP recorded during
+  training (``record_layer_stats=True``); matplotlib is optional:
+  ``pip install 'sk_dlsetup[plot]'``.
 """
 
 import numpy as np
@@ -16,7 +18,7 @@ from sklearn.utils import gen_batches
 from sklearn.utils.validation import check_array, check_is_fitted
 
 from ._activations import ACTIVATIONS
-from ._display import GradientCheckDisplay, LayerStatisticsDisplay
+from ._display import GradientCheckDisplay, LayerHistoryDisplay, LayerStatisticsDisplay
 from ._losses import LOSSES
 from ._network import (
     allocate_activations,
@@ -31,6 +33,7 @@ from ._network import (
 
 __all__ = [
     "GradientCheckDisplay",
+    "LayerHistoryDisplay",
     "LayerStatisticsDisplay",
     "layer_statistics",
     "linear_conditioning",

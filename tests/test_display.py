@@ -1,16 +1,20 @@
-"""LayerStatisticsDisplay and GradientCheckDisplay: what they draw, and errors."""
+"""LayerStatisticsDisplay, LayerHistoryDisplay and GradientCheckDisplay: what
+they draw, and errors."""
 
 import subprocess
 import sys
 import types
 
+import numpy as np
 import pytest
 from numpy.testing import assert_allclose
-from sklearn.exceptions import NotFittedError
+from sklearn.exceptions import ConvergenceWarning, NotFittedError
+from sklearn.pipeline import make_pipeline
 
-from sk_dlsetup import GradientChecker, MLPFromScratch, check_gradients
+from sk_dlsetup import GradientChecker, InputNormalizer, MLPFromScratch, check_gradients
 from sk_dlsetup.diagnostics import (
     GradientCheckDisplay,
+    LayerHistoryDisplay,
     LayerStatisticsDisplay,
     layer_statistics,
 )
@@ -133,6 +137,91 @@ def test_layer_statistics_display_unknown_statistic(pyplot, deep_net, binary_dat
         LayerStatisticsDisplay.from_estimator(deep_net, X, statistics="dW_norm")
 
 
+# ------------------------------------------------------------ LayerHistoryDisplay
+
+
+@pytest.fixture
+def recorded_net(binary_data):
+    """A 3-hidden-layer network trained 4 epochs with record_layer_stats."""
+    X, y = binary_data
+    net = MLPFromScratch([8] * 3, max_iter=4, random_state=0, record_layer_stats=True)
+    with pytest.warns(ConvergenceWarning):
+        return net.fit(X, y)
+
+
+def test_layer_history_display_draws_each_layer_per_epoch(pyplot, recorded_net):
+    """One line per weight layer through (epoch, layer_stats_[statistic][:, l - 1])."""
+    display = LayerHistoryDisplay.from_estimator(recorded_net)
+    dW_norm = recorded_net.layer_stats_["dW_norm"]
+    assert list(display.lines_) == [1, 2, 3, 4]
+    for layer, line in display.lines_.items():
+        assert_allclose(line.get_xdata(), [1, 2, 3, 4])
+        assert_allclose(line.get_ydata(), dW_norm[:, layer - 1])
+        assert line.get_label() == f"layer {layer}"
+    assert display.ax_.get_yscale() == "log"
+    assert display.ax_.get_xlabel() == "epoch"
+    assert display.ax_.get_ylabel() == "||dW[l]||"
+    assert display.figure_ is display.ax_.figure
+
+
+def test_layer_history_display_layers_statistic_name_and_ax(pyplot, recorded_net):
+    """Chosen layers and norm, a name prefix, drawn on a given ax; plot() redraws."""
+    _, ax = pyplot.subplots()
+    display = LayerHistoryDisplay.from_estimator(
+        make_pipeline(InputNormalizer(), recorded_net),
+        statistic="W_norm",
+        layers=[1, 4],
+        name="he",
+        ax=ax,
+        color="red",
+    )
+    assert display.ax_ is ax
+    assert [line.get_label() for line in ax.get_lines()] == [
+        "he: layer 1",
+        "he: layer 4",
+    ]
+    assert_allclose(
+        display.lines_[4].get_ydata(), recorded_net.layer_stats_["W_norm"][:, 3]
+    )
+    assert display.lines_[1].get_color() == "red"
+    assert ax.get_ylabel() == "||W[l]||"
+    display.plot(statistic="db_norm", layers=2)
+    assert list(display.lines_) == [2] and display.ax_ is not ax
+
+
+def test_layer_history_display_spreads_layers_of_deep_networks(pyplot):
+    """Over 8 weight layers, 6 are drawn by default, first and last included."""
+    stats = {"dW_norm": np.ones((3, 31))}
+    display = LayerHistoryDisplay(stats).plot()
+    assert list(display.lines_) == [1, 7, 13, 19, 25, 31]
+
+
+def test_layer_history_display_lbfgs_counts_iterations(pyplot, binary_data):
+    X, y = binary_data
+    net = MLPFromScratch(
+        [8], solver="lbfgs", alpha=10.0, random_state=0, record_layer_stats=True
+    ).fit(X, y)
+    display = LayerHistoryDisplay.from_estimator(net)
+    assert display.ax_.get_xlabel() == "iteration"
+    assert len(display.lines_[1].get_xdata()) == net.n_iter_
+
+
+def test_layer_history_display_errors(pyplot, recorded_net, binary_data):
+    """Nothing recorded, unfitted, unknown statistic, layers out of range."""
+    X, y = binary_data
+    plain = MLPFromScratch([8], solver="lbfgs", alpha=10.0, random_state=0).fit(X, y)
+    with pytest.raises(ValueError, match="set record_layer_stats=True and fit"):
+        LayerHistoryDisplay.from_estimator(plain)
+    with pytest.raises(NotFittedError):
+        LayerHistoryDisplay.from_estimator(MLPFromScratch(record_layer_stats=True))
+    with pytest.raises(ValueError, match="Unknown statistic 'nope'; available"):
+        LayerHistoryDisplay.from_estimator(recorded_net, statistic="nope")
+    with pytest.raises(ValueError, match="between 1 and 4 .* got \\[0, 5\\]"):
+        LayerHistoryDisplay.from_estimator(recorded_net, layers=[0, 1, 5])
+    with pytest.raises(ValueError, match="layers must be integers"):
+        LayerHistoryDisplay.from_estimator(recorded_net, layers=[1.5])
+
+
 # ------------------------------------------------------------ GradientCheckDisplay
 
 
@@ -238,6 +327,9 @@ def test_displays_without_matplotlib_raise_a_clear_error(
     message = "requires matplotlib: pip install 'sk_dlsetup\\[plot\\]'"
     with pytest.raises(ImportError, match="LayerStatisticsDisplay.plot " + message):
         LayerStatisticsDisplay.from_estimator(deep_net, X, y)
+    history = {"dW_norm": np.ones((2, 3))}
+    with pytest.raises(ImportError, match="LayerHistoryDisplay.plot " + message):
+        LayerHistoryDisplay(history).plot()
     report = check_gradients(deep_net, X, y)
     with pytest.raises(ImportError, match="GradientCheckDisplay.plot " + message):
         GradientCheckDisplay.from_report(report)

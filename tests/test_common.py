@@ -15,6 +15,11 @@ ESTIMATORS = [
     MLPFromScratch(solver="lbfgs", max_iter=100, random_state=0),
     MLPFromScratchRegressor(max_iter=100, random_state=0),
     MLPFromScratchRegressor(solver="lbfgs", max_iter=100, random_state=0),
+    # The recording path keeps one more fitted attribute (layer_stats_).
+    MLPFromScratch(max_iter=100, random_state=0, record_layer_stats=True),
+    MLPFromScratchRegressor(
+        solver="lbfgs", max_iter=100, random_state=0, record_layer_stats=True
+    ),
     GradientChecker(MLPFromScratch(max_iter=100, random_state=0)),
     GradientChecker(MLPFromScratchRegressor(max_iter=100, random_state=0)),
 ]

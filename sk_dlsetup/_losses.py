@@ -113,7 +113,13 @@ def _row_max(Z):
 
 
 def _row_sum(Z):
-    """Row sums of ``Z`` as a column, as a BLAS matrix-vector product."""
+    """Row sums of ``Z`` as a column.
+
+    Column-major (the network's layout): a reduction across its contiguous
+    columns; row-major short rows: a BLAS matrix-vector product.
+    """
+    if Z.flags.f_contiguous:
+        return np.add.reduce(Z, axis=1, keepdims=True)
     return (Z @ np.ones(Z.shape[1], Z.dtype))[:, None]
 
 

@@ -274,8 +274,10 @@ def l2_penalty(layers, alpha, sw_sum):
     """``0.5 * alpha * sum_l ||W[l]||_F^2 / sw_sum`` over the ``[W; b]`` blocks."""
     if not alpha:
         return 0.0
-    weights = (Wb[:-1] for Wb in layers)
-    squares = sum(float(np.vdot(W, W)) for W in weights)
+    squares = 0.0
+    for Wb in layers:
+        W = Wb[:-1]
+        squares += float(np.vdot(W, W))
     return 0.5 * alpha * squares / sw_sum
 
 

@@ -24,6 +24,7 @@ _STATISTIC_LABELS = {
     "dead_fraction": "fraction of dead units",
     "dW_norm": "||dW[l]||",
     "db_norm": "||db[l]||",
+    "W_norm": "||W[l]||",
 }
 _FLOOR = 1e-18  # where a difference of exactly 0 is drawn on the log axis
 
@@ -56,9 +57,13 @@ def _field(row, key, default=None):
         return default
 
 
+def _final_step(estimator):
+    """The last step of a Pipeline, or the estimator itself."""
+    return estimator.steps[-1][1] if hasattr(estimator, "steps") else estimator
+
+
 def _estimator_name(estimator):
-    if hasattr(estimator, "steps"):
-        estimator = estimator.steps[-1][1]
+    estimator = _final_step(estimator)
     name = type(estimator).__name__
     init = getattr(estimator, "init", None)
     activation = getattr(estimator, "activation", None)
@@ -234,13 +239,6 @@ default=None
         return list(statistics)
 
 
-_HISTORY_LABELS = {
-    "dW_norm": "||dW[l]||",
-    "db_norm": "||db[l]||",
-    "W_norm": "||W[l]||",
-}
-
-
 class LayerHistoryDisplay:
     """Per-layer gradient and weight norms over training, from ``layer_stats_``.
 
@@ -330,8 +328,7 @@ class LayerHistoryDisplay:
         -------
         display : LayerHistoryDisplay
         """
-        if hasattr(estimator, "steps"):
-            estimator = estimator.steps[-1][1]
+        estimator = _final_step(estimator)
         check_is_fitted(estimator, "coefs_")
         layer_stats = getattr(estimator, "layer_stats_", None)
         if layer_stats is None:
@@ -384,7 +381,7 @@ class LayerHistoryDisplay:
             )
         ax.set_yscale("log")
         ax.set_xlabel(self.step)
-        ax.set_ylabel(_HISTORY_LABELS.get(statistic, statistic))
+        ax.set_ylabel(_STATISTIC_LABELS.get(statistic, statistic))
         ax.xaxis.get_major_locator().set_params(integer=True)
         ax.legend()
         self.ax_ = ax

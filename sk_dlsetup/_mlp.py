@@ -623,22 +623,26 @@ class _BaseMLPFromScratch(BaseEstimator):
 
     def _record_layer_stats(self, grad_norms, weight_norms):
         """Append the row (dW, db, W norms per layer) of the last loss_curve_ entry."""
-        n_layers = weight_norms.shape[0]
-        missing = len(self.loss_curve_) - 1 - len(self._layer_stats_rows)
-        # Epochs trained with recording off (warm start) keep rows of NaN, so
-        # that row i always belongs to loss_curve_[i].
-        self._layer_stats_rows += [np.full((3, n_layers), np.nan)] * missing
+        self._pad_layer_stats(len(self.loss_curve_) - 1)
         self._layer_stats_rows.append(np.vstack([grad_norms, weight_norms]))
+
+    def _pad_layer_stats(self, n_rows):
+        """Rows of NaN up to ``n_rows``: for epochs trained with recording off
+        (warm start), so that row i always belongs to loss_curve_[i]."""
+        missing = n_rows - len(self._layer_stats_rows)
+        n_layers = len(self._layer_units) - 1
+        self._layer_stats_rows += [np.full((3, n_layers), np.nan)] * missing
 
     def _publish_layer_stats(self):
         """``layer_stats_`` from the recorded rows (None when not recording)."""
         if not self.record_layer_stats:
             self.layer_stats_ = None
             return
+        n_rows = len(self.loss_curve_)
+        self._pad_layer_stats(n_rows)
         n_layers = len(self._layer_units) - 1
-        rows = self._layer_stats_rows[: len(self.loss_curve_)]
-        rows += [np.full((3, n_layers), np.nan)] * (len(self.loss_curve_) - len(rows))
-        table = np.array(rows).reshape(len(rows), 3, n_layers)
+        rows = self._layer_stats_rows[:n_rows]
+        table = np.array(rows).reshape(n_rows, 3, n_layers)
         self.layer_stats_ = {
             key: table[:, i].copy()
             for i, key in enumerate(("dW_norm", "db_norm", "W_norm"))

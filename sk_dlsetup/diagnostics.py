@@ -23,12 +23,12 @@ from ._losses import LOSSES
 from ._network import (
     allocate_activations,
     backprop,
+    block_norms,
     layer_views,
     pack,
     parameter_blocks,
     rows_per_chunk,
     transposed_rows,
-    unpack,
 )
 
 __all__ = [
@@ -86,7 +86,10 @@ def _chunk_rows(estimator, X):
 
 
 def _weighted_gradient(estimator, X, Y, rows, dtype):
-    """Data-term gradient over X in bounded chunks (L2 added by the caller)."""
+    """Data-term gradient over X in bounded chunks, as float64 ``[dW; db]`` blocks.
+
+    The L2 term is added by the caller.
+    """
     units = [X.shape[1], *(W.shape[1] for W in estimator.coefs_)]
     blocks = parameter_blocks(units)
     buffers = allocate_activations(min(rows, X.shape[0]), units, dtype)
@@ -110,7 +113,7 @@ def _weighted_gradient(estimator, X, Y, rows, dtype):
             alpha=0.0,
         )
         grad += share * chunk_grad
-    return unpack(grad, blocks)
+    return layer_views(grad, blocks)
 
 
 def layer_statistics(estimator, X, y=None):
@@ -205,11 +208,11 @@ def layer_statistics(estimator, X, y=None):
     ]
     if y is not None:
         _, Y = estimator._validate_objective_data(X, y)
-        grad_W, grad_b = _weighted_gradient(estimator, X, Y, rows, dtype)
-        for row, W, dW, db in zip(stats, estimator.coefs_, grad_W, grad_b):
-            dW = dW + (estimator.alpha / X.shape[0]) * W
-            row["dW_norm"] = float(np.linalg.norm(dW))
-            row["db_norm"] = float(np.linalg.norm(db))
+        grad_layers = _weighted_gradient(estimator, X, Y, rows, dtype)
+        for grad, W in zip(grad_layers, estimator.coefs_):
+            grad[:-1] += (estimator.alpha / X.shape[0]) * W
+        for row, dW_norm, db_norm in zip(stats, *block_norms(grad_layers)):
+            row["dW_norm"], row["db_norm"] = float(dW_norm), float(db_norm)
     return stats
 
 

@@ -13,6 +13,7 @@ import warnings
 import numpy as np
 import pytest
 import scipy.optimize
+from _epoch_replay import replay_sgd_epoch
 from numpy.testing import assert_allclose, assert_array_equal
 from scipy.special import expit, log_expit, log_softmax
 from sklearn import config_context
@@ -26,8 +27,6 @@ from threadpoolctl import threadpool_limits
 
 import sk_dlsetup._mlp
 from sk_dlsetup import InputNormalizer, MLPFromScratch, MLPFromScratchRegressor
-from sk_dlsetup._network import draw_keep_masks, unpack
-from sk_dlsetup._objective import MLPObjective
 
 REGRESSION_TASKS = ("regression", "multioutput")
 ignore_convergence = pytest.mark.filterwarnings(
@@ -674,33 +673,14 @@ def test_mlp_convergence_warning_at_max_iter(multiclass_data, solver, match):
 @ignore_convergence
 @pytest.mark.parametrize("shuffle", [False, True])
 def test_mlp_dropout_epoch_equals_steps_on_frozen_masks(multiclass_data, shuffle):
-    """An SGD epoch with dropout and a short last batch, step by step.
-
-    Each step is reproduced from the model's own random stream (shuffle, then
-    one set of masks per batch) as a gradient step on an objective with those
-    masks frozen, whose gradient the network tests check by finite
-    differences.
-    """
+    """An SGD epoch with dropout and a short last batch, step by step
+    (:func:`_epoch_replay.replay_sgd_epoch`)."""
     X, y = multiclass_data  # 48 rows: batches of 13, 13, 13 and 9
     model = MLPFromScratch(
         (7, 5), solver="sgd", momentum=0.0, learning_rate_init=0.1, batch_size=13,
         dropout=0.3, alpha=0.01, shuffle=shuffle, max_iter=1, random_state=0,
     ).initialize(X, y)  # fmt: skip
-    rng = copy.deepcopy(model._random_state)
-    coefs, intercepts = model.coefs_, model.intercepts_
-    Y = (y[:, None] == np.unique(y)).astype(float)
-    order = np.arange(len(X))
-    if shuffle:
-        rng.shuffle(order)
-    for start in range(0, len(X), 13):
-        idx = order[start : start + 13]
-        masks = draw_keep_masks(rng, len(idx), [7, 5], 0.7, np.dtype(np.float64))
-        objective = MLPObjective(
-            coefs, intercepts, X[idx], Y[idx], activation="relu",
-            loss="log_loss", alpha=0.01, keep_masks=masks,
-        )  # fmt: skip
-        theta = objective.theta0 - 0.1 * objective.gradient(objective.theta0)
-        coefs, intercepts = unpack(theta, objective.blocks)
+    _, theta = replay_sgd_epoch(model, X, y)
     model.fit(X, y)
     assert_allclose(_params(model), theta, rtol=1e-12, atol=1e-15)
 

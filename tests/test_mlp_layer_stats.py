@@ -5,18 +5,17 @@ scikit-learn's own ``_backprop`` at the same weights, and a step-by-step
 replay of an epoch on objectives whose gradients the network tests check.
 """
 
-import copy
 import warnings
 
 import numpy as np
 import pytest
+from _epoch_replay import replay_sgd_epoch
 from numpy.testing import assert_allclose, assert_array_equal
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils._param_validation import InvalidParameterError
 
 from sk_dlsetup import MLPFromScratch, MLPFromScratchRegressor
-from sk_dlsetup._network import draw_keep_masks, unpack
-from sk_dlsetup._objective import MLPObjective
+from sk_dlsetup._network import unpack
 
 ignore_convergence = pytest.mark.filterwarnings(
     "ignore::sklearn.exceptions.ConvergenceWarning"
@@ -63,8 +62,8 @@ def test_epoch_norms_are_batch_weighted_means_of_step_gradients(
 ):
     """Dropout, a short last batch: each batch's gradient norm, weighted by its size.
 
-    The epoch is replayed step by step from the model's own random stream, as
-    in the dropout training test, on objectives with the masks frozen.
+    The epoch is replayed step by step, as in the dropout training test
+    (:func:`_epoch_replay.replay_sgd_epoch`).
     """
     X, y = multiclass_data  # 48 rows: batches of 13, 13, 13 and 9
     model = MLPFromScratch(
@@ -72,25 +71,13 @@ def test_epoch_norms_are_batch_weighted_means_of_step_gradients(
         dropout=0.3, alpha=0.01, shuffle=shuffle, max_iter=1, random_state=0,
         record_layer_stats=True,
     ).initialize(X, y)  # fmt: skip
-    rng = copy.deepcopy(model._random_state)
-    coefs, intercepts = model.coefs_, model.intercepts_
-    Y = (y[:, None] == np.unique(y)).astype(float)
-    order = np.arange(len(X))
-    if shuffle:
-        rng.shuffle(order)
+    steps, theta = replay_sgd_epoch(model, X, y)
     dW_sum, db_sum = np.zeros(3), np.zeros(3)
-    for start in range(0, len(X), 13):
-        idx = order[start : start + 13]
-        masks = draw_keep_masks(rng, len(idx), [7, 5], 0.7, np.dtype(np.float64))
-        objective = MLPObjective(
-            coefs, intercepts, X[idx], Y[idx], activation="relu",
-            loss="log_loss", alpha=0.01, keep_masks=masks,
-        )  # fmt: skip
-        grad = objective.gradient(objective.theta0)
-        grad_W, grad_b = unpack(grad, objective.blocks)
-        dW_sum += len(idx) * _norms(grad_W)
-        db_sum += len(idx) * _norms(grad_b)
-        coefs, intercepts = unpack(objective.theta0 - 0.1 * grad, objective.blocks)
+    for n_rows, grad, blocks in steps:
+        grad_W, grad_b = unpack(grad, blocks)
+        dW_sum += n_rows * _norms(grad_W)
+        db_sum += n_rows * _norms(grad_b)
+    coefs, _ = unpack(theta, blocks)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
         model.fit(X, y)

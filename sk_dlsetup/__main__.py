@@ -95,8 +95,8 @@ def build_parser():
     model.add_argument(
         "--depth",
         type=_positive_int,
-        default=6,
-        help="hidden layers of the network compared across inits (default: 6)",
+        help="hidden layers of the network compared across inits (default: 6; 3 "
+        "with --quick)",
     )
     model.add_argument(
         "--width",
@@ -113,20 +113,20 @@ def build_parser():
     model.add_argument(
         "--epochs",
         type=_positive_int,
-        default=30,
-        help="training epochs of each fit (default: 30)",
+        help="training epochs of each fit (default: 30; 8 with --quick)",
     )
     model.add_argument(
         "--cv",
         type=_positive_int,
-        default=3,
-        help="cross-validation folds for the init comparison (default: 3)",
+        help="cross-validation folds for the init comparison (default: 3; 2 "
+        "with --quick)",
     )
     run = parser.add_argument_group("run")
     run.add_argument(
         "--quick",
         action="store_true",
-        help="a smaller, faster run (3 hidden layers, 8 epochs, 2 folds)",
+        help="a smaller, faster run: 3 hidden layers, 8 epochs and 2 folds, "
+        "unless --depth, --epochs or --cv say otherwise",
     )
     run.add_argument(
         "--plot",
@@ -150,16 +150,22 @@ def build_parser():
     return parser
 
 
+# (normal, --quick) defaults of the options --quick changes; an option the
+# user gives explicitly wins over both.
+_RUN_SIZE_DEFAULTS = {"depth": (6, 3), "epochs": (30, 8), "cv": (3, 2)}
+
+
 def _settings(args):
-    """Check the combination of arguments; apply --quick."""
+    """Check the combination of arguments; fill in the (--quick) defaults."""
+    for name, (normal, quick) in _RUN_SIZE_DEFAULTS.items():
+        if getattr(args, name) is None:
+            setattr(args, name, quick if args.quick else normal)
     if args.target is not None and args.csv is None:
         raise DataError("--target needs --csv: the digits dataset has its own.")
     if args.csv is not None and args.target is None:
         raise DataError("--csv needs --target COLUMN: which column to predict.")
     if args.cv < 2:
         raise DataError(f"--cv must be at least 2, got {args.cv}.")
-    if args.quick:
-        args.depth, args.epochs, args.cv = min(args.depth, 3), min(args.epochs, 8), 2
     return args
 
 

@@ -9,7 +9,7 @@ import pytest
 from sklearn.datasets import make_classification, make_regression
 
 from sk_dlsetup import MLPFromScratch, __version__
-from sk_dlsetup.__main__ import DataError, load_csv, main
+from sk_dlsetup.__main__ import DataError, _settings, build_parser, load_csv, main
 
 
 def _write_csv(path, header, rows):
@@ -202,12 +202,29 @@ def test_main_missing_feature_value(capsys, tmp_path):
         (["--target", "y"], "--target needs --csv"),
         (["--csv", "data.csv"], "--csv needs --target"),
         (["--cv", "1"], "--cv must be at least 2"),
+        (["--quick", "--cv", "1"], "--cv must be at least 2"),
     ],
 )
 def test_main_inconsistent_arguments(capsys, argv, message):
     """Arguments that do not go together: exit 2 with what is wrong."""
     status, _, err = _run(capsys, *argv)
     _assert_clean_error(status, err, message)
+
+
+@pytest.mark.parametrize(
+    "argv, depth, epochs, cv",
+    [
+        ([], 6, 30, 3),
+        (["--quick"], 3, 8, 2),
+        (["--quick", "--depth", "6"], 6, 8, 2),
+        (["--quick", "--epochs", "50", "--cv", "4"], 3, 50, 4),
+        (["--depth", "2"], 2, 30, 3),
+    ],
+)
+def test_quick_sets_defaults_and_explicit_options_win(argv, depth, epochs, cv):
+    """--quick shrinks the run, but never overrides a size the user typed."""
+    args = _settings(build_parser().parse_args(argv))
+    assert (args.depth, args.epochs, args.cv) == (depth, epochs, cv)
 
 
 def test_main_usage_errors_exit_2(capsys):

@@ -35,6 +35,7 @@ from ._network import (
     parameter_blocks,
     predict_output,
     rows_per_chunk,
+    transposed_rows,
     unpack,
 )
 from ._objective import MLPObjective
@@ -681,9 +682,8 @@ class _Epoch:
     def __init__(self, model, X, Y, sample_weight, theta, grad):
         self.model = model
         self.X, self.sample_weight = X, sample_weight
-        # Targets one column per sample, as the network's outputs (no copy
-        # when they were encoded that way).
-        self.Y_columns = np.ascontiguousarray(Y.T)
+        # Targets one column per sample, as the network's outputs.
+        self.Y_columns = transposed_rows(Y).T
         self.theta, self.grad = theta, grad
         blocks = parameter_blocks(model._layer_units)
         self.layers = layer_views(theta, blocks)

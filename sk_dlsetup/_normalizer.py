@@ -1,8 +1,9 @@
 """Input normalization: standardize each feature to zero mean and unit variance.
 
 :class:`InputNormalizer` is a drop-in replacement for
-:class:`sklearn.preprocessing.StandardScaler` that gives the same numbers with
-fewer passes over the data and no full-size temporaries.
+:class:`sklearn.preprocessing.StandardScaler` that gives the same numbers, to
+floating-point accuracy (the sums run in another order), with fewer passes over
+the data and no full-size temporaries.
 """
 
 # Authors: The sk_dlsetup developers

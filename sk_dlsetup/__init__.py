@@ -4,15 +4,15 @@ Input normalization, weight initialization (He / Xavier / small random) and
 gradient checking of backpropagation.
 """
 
-from ._gradcheck_report import (
+from .gradcheck import (
+    GradientChecker,
     GradientCheckError,
     GradientCheckReport,
     GradientCheckWarning,
+    check_gradients,
 )
-from ._gradient_check import check_gradients
-from ._gradient_checker import GradientChecker
-from ._mlp import MLPFromScratch, MLPFromScratchRegressor
-from ._normalizer import InputNormalizer
+from .neural_network import MLPFromScratch, MLPFromScratchRegressor
+from .preprocessing import InputNormalizer
 
 __version__ = "0.1.0.dev0"
 

@@ -31,10 +31,10 @@ from sklearn.pipeline import make_pipeline
 from sklearn.utils.multiclass import type_of_target
 
 from . import __version__
-from ._gradient_checker import GradientChecker
-from ._mlp import MLPFromScratch, MLPFromScratchRegressor
-from ._normalizer import InputNormalizer
 from .diagnostics import layer_statistics, linear_conditioning
+from .gradcheck import GradientChecker
+from .neural_network import MLPFromScratch, MLPFromScratchRegressor
+from .preprocessing import InputNormalizer
 
 INITS = ("he", "xavier", "random")
 EXIT_OK, EXIT_CHECK_FAILED, EXIT_USAGE = 0, 1, 2
@@ -504,7 +504,7 @@ def write_plot(path, checker, results, raw, normalized):
         raise DataError(
             "--plot requires matplotlib: pip install 'sk_dlsetup[plot]'"
         ) from None
-    from ._display import GradientCheckDisplay, LayerStatisticsDisplay
+    from .diagnostics import GradientCheckDisplay, LayerStatisticsDisplay
 
     fig, axes = plt.subplots(2, 2, figsize=(12, 8.5))
     for init, result in results.items():

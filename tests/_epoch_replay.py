@@ -4,8 +4,8 @@ import copy
 
 import numpy as np
 
-from sk_dlsetup._network import draw_keep_masks, unpack
-from sk_dlsetup._objective import MLPObjective
+from sk_dlsetup.neural_network._network import draw_keep_masks, unpack
+from sk_dlsetup.neural_network._objective import MLPObjective
 
 
 def replay_sgd_epoch(model, X, y):
@@ -21,7 +21,7 @@ def replay_sgd_epoch(model, X, y):
     -------
     steps : list of (n_rows, gradient, blocks)
         Each batch's size, the objective's gradient (theta's layout) and its
-        blocks, as :func:`sk_dlsetup._network.unpack` takes them.
+        blocks, as :func:`sk_dlsetup.neural_network._network.unpack` takes them.
     theta : ndarray
         The weights after the epoch.
     """

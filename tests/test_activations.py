@@ -6,7 +6,7 @@ from numpy.testing import assert_allclose, assert_array_equal
 from sklearn.neural_network._base import ACTIVATIONS as SK_ACTIVATIONS
 from sklearn.neural_network._base import DERIVATIVES as SK_DERIVATIVES
 
-from sk_dlsetup._activations import ACTIVATIONS
+from sk_dlsetup.neural_network._activations import ACTIVATIONS
 
 NAMES = ["identity", "relu", "tanh", "logistic"]
 

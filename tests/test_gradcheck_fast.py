@@ -5,10 +5,10 @@ import itertools
 import numpy as np
 import pytest
 
-from sk_dlsetup._gradcheck_fast import MLPFiniteDifferences
-from sk_dlsetup._gradcheck_plain import estimate_noise
-from sk_dlsetup._network import draw_keep_masks
-from sk_dlsetup._objective import MLPObjective
+from sk_dlsetup.gradcheck._fast import MLPFiniteDifferences
+from sk_dlsetup.gradcheck._plain import estimate_noise
+from sk_dlsetup.neural_network._network import draw_keep_masks
+from sk_dlsetup.neural_network._objective import MLPObjective
 
 ACTIVATIONS = ["identity", "relu", "tanh", "logistic"]
 LOSSES = ["log_loss", "binary_log_loss", "squared_error"]

@@ -9,9 +9,9 @@ from _toy_models import BUGS, SklearnMLPObjective, ToyNet
 from scipy.optimize import approx_fprime, check_grad
 
 from sk_dlsetup import MLPFromScratch, check_gradients
-from sk_dlsetup._gradcheck_plain import PlainFiniteDifferences, estimate_noise
-from sk_dlsetup._gradient_check import _allocate
-from sk_dlsetup._objective import MLPObjective
+from sk_dlsetup.gradcheck._check import _allocate
+from sk_dlsetup.gradcheck._plain import PlainFiniteDifferences, estimate_noise
+from sk_dlsetup.neural_network._objective import MLPObjective
 
 
 class Quadratic:

@@ -12,7 +12,7 @@ from numpy.testing import assert_array_equal
 from sklearn.utils import check_random_state
 
 from sk_dlsetup import MLPFromScratch
-from sk_dlsetup._initializers import INITIALIZERS, initialize_weights
+from sk_dlsetup.neural_network._initializers import INITIALIZERS, initialize_weights
 
 N_SE = 5
 

@@ -9,7 +9,7 @@ from scipy.special import expit
 from sklearn.neural_network._base import ACTIVATIONS as SK_ACTIVATIONS
 from sklearn.neural_network._base import LOSS_FUNCTIONS as SK_LOSSES
 
-from sk_dlsetup._losses import LOSSES, data_loss_and_delta
+from sk_dlsetup.neural_network._losses import LOSSES, data_loss_and_delta
 
 N_SAMPLES = 12
 

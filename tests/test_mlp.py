@@ -25,7 +25,7 @@ from sklearn.model_selection import train_test_split
 from sklearn.neural_network import MLPClassifier, MLPRegressor
 from threadpoolctl import threadpool_limits
 
-import sk_dlsetup._mlp
+import sk_dlsetup.neural_network._mlp
 from sk_dlsetup import InputNormalizer, MLPFromScratch, MLPFromScratchRegressor
 
 REGRESSION_TASKS = ("regression", "multioutput")
@@ -632,7 +632,7 @@ def test_mlp_early_stopping_restores_best_weights(request, task, monkeypatch):
         splits.append(train_test_split(*arrays, **kwargs))
         return splits[-1]
 
-    monkeypatch.setattr(sk_dlsetup._mlp, "train_test_split", spy)
+    monkeypatch.setattr(sk_dlsetup.neural_network._mlp, "train_test_split", spy)
     model = _estimators(task)[0](
         hidden_layer_sizes=(32,),
         early_stopping=True,
@@ -933,7 +933,7 @@ def test_encode_targets_equals_label_binarizer(y, fit_on, dtype):
     from sklearn.preprocessing import LabelBinarizer
 
     binarizer = LabelBinarizer().fit(y if fit_on is None else fit_on)
-    Y = sk_dlsetup._mlp._encode_targets(binarizer, y, dtype)
+    Y = sk_dlsetup.neural_network._mlp._encode_targets(binarizer, y, dtype)
     assert Y.dtype == dtype
     assert_array_equal(Y, binarizer.transform(y))
 

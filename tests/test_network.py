@@ -9,8 +9,8 @@ from scipy.special import expit
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.neural_network import MLPClassifier, MLPRegressor
 
-from sk_dlsetup._losses import LOSSES
-from sk_dlsetup._network import (
+from sk_dlsetup.neural_network._losses import LOSSES
+from sk_dlsetup.neural_network._network import (
     allocate_activations,
     backprop,
     draw_keep_masks,

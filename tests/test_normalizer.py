@@ -17,7 +17,7 @@ from sklearn.preprocessing import StandardScaler
 # StandardScaler's own constant-feature criterion, the reference for ours.
 from sklearn.preprocessing._data import _is_constant_feature
 
-import sk_dlsetup._normalizer as normalizer_module
+import sk_dlsetup.preprocessing._normalizer as normalizer_module
 from sk_dlsetup import InputNormalizer
 
 EPS = np.finfo(np.float64).eps

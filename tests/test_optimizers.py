@@ -7,7 +7,7 @@ import pytest
 from numpy.testing import assert_allclose
 from sklearn.neural_network._stochastic_optimizers import AdamOptimizer, SGDOptimizer
 
-from sk_dlsetup._optimizers import OPTIMIZERS, SGD, Adam
+from sk_dlsetup.neural_network._optimizers import OPTIMIZERS, SGD, Adam
 
 N_PARAMS = 23
 N_STEPS = 6

@@ -8,7 +8,8 @@ from sklearn.base import clone
 from sklearn.datasets import load_digits
 from sklearn.exceptions import ConvergenceWarning
 
-from sk_dlsetup import MLPFromScratch, MLPFromScratchRegressor, _mlp
+from sk_dlsetup import MLPFromScratch, MLPFromScratchRegressor
+from sk_dlsetup.neural_network import _mlp
 
 
 @pytest.fixture(scope="module")

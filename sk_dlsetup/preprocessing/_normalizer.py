@@ -24,7 +24,7 @@ from sklearn.utils.validation import (
 # ``_fit_context`` runs the ``_parameter_constraints`` validation and
 # ``_check_sample_weight`` validates sample weights with scikit-learn's own
 # errors, exactly as StandardScaler uses them.
-from ._compat import _check_sample_weight, _fit_context
+from .._compat import _check_sample_weight, _fit_context
 
 # Rows are processed in blocks of about this many elements so that the float64
 # working buffer (512 KiB) stays in cache: every statistic and every transform

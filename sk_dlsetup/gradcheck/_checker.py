@@ -10,9 +10,9 @@ from sklearn.utils import check_random_state, get_tags
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import check_is_fitted
 
-from ._compat import Interval, StrOptions, _fit_context, _safe_indexing
-from ._gradcheck_report import GradientCheckError, GradientCheckWarning
-from ._gradient_check import CHECK_CONSTRAINTS, check_gradients, missing_protocol
+from .._compat import Interval, StrOptions, _fit_context, _safe_indexing
+from ._check import CHECK_CONSTRAINTS, check_gradients, missing_protocol
+from ._report import GradientCheckError, GradientCheckWarning
 
 STAGES = ("init", "fitted")
 _ESTIMATOR_PROTOCOL = ("initialize", "fit", "objective")

@@ -39,7 +39,7 @@ from typing import NamedTuple
 import numpy as np
 from scipy.special import expit
 
-from ._network import unpack
+from ..neural_network._network import unpack
 
 #: Degree of the Taylor polynomials of the per-sample loss change.
 ORDER = 4
@@ -211,7 +211,7 @@ _LOG1P = [1.0, -1.0 / 2.0, 1.0 / 3.0, -1.0 / 4.0]
 
 
 class MLPFiniteDifferences:
-    """Central differences of an :class:`~sk_dlsetup._objective.MLPObjective`.
+    """Central differences of an :class:`~sk_dlsetup.neural_network._objective.MLPObjective`.
 
     Parameters
     ----------
@@ -236,7 +236,7 @@ class MLPFiniteDifferences:
     Examples
     --------
     >>> import numpy as np
-    >>> from sk_dlsetup._objective import MLPObjective
+    >>> from sk_dlsetup.neural_network._objective import MLPObjective
     >>> rng = np.random.RandomState(0)
     >>> X, Y = rng.randn(8, 3), np.eye(2)[rng.randint(0, 2, 8)]
     >>> obj = MLPObjective([rng.randn(3, 4), rng.randn(4, 2)],

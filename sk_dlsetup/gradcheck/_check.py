@@ -4,7 +4,7 @@ The orchestration: build the objective, pick the mode, the entries and the
 steps, get finite differences from an engine (the MLP fast path of
 :mod:`._gradcheck_fast` or the plain one of :mod:`._gradcheck_plain`), judge
 every block against the verdict scale and the estimated noise, and assemble a
-:class:`~sk_dlsetup._gradcheck_report.GradientCheckReport`.
+:class:`~sk_dlsetup.GradientCheckReport`.
 """
 
 import inspect
@@ -15,12 +15,12 @@ import numpy as np
 from scipy import sparse
 from sklearn.utils import check_random_state
 
-from ._compat import Interval, StrOptions, validate_params
-from ._gradcheck_fast import MLPFiniteDifferences
-from ._gradcheck_plain import PlainFiniteDifferences, estimate_noise
-from ._gradcheck_report import VERDICTS, BlockCheck, GradientCheckReport
-from ._network import unpack
-from ._objective import MLPObjective
+from .._compat import Interval, StrOptions, validate_params
+from ..neural_network._network import unpack
+from ..neural_network._objective import MLPObjective
+from ._fast import MLPFiniteDifferences
+from ._plain import PlainFiniteDifferences, estimate_noise
+from ._report import VERDICTS, BlockCheck, GradientCheckReport
 
 MODES = ("auto", "full", "sampled", "directional")
 
@@ -181,7 +181,7 @@ def check_gradients(
     *Fast path.* For sk_dlsetup's MLPs, activations below the perturbed layer
     are cached and each perturbed column's effect on the loss is a function of
     one scalar per sample, expanded once per column (see
-    ``sk_dlsetup._gradcheck_fast``); the values equal plain evaluation to
+    ``sk_dlsetup.gradcheck._fast``); the values equal plain evaluation to
     round-off, with changes propagated without cancellation, so a correct
     float64 model scores ~1e-14 instead of ~1e-7 at ``epsilon=1e-7``.
 

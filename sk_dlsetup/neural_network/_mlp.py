@@ -21,8 +21,8 @@ from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import type_of_target, unique_labels
 from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_data
 
+from .._compat import Interval, Options, StrOptions, _check_sample_weight, _fit_context
 from ._activations import ACTIVATIONS
-from ._compat import Interval, Options, StrOptions, _check_sample_weight, _fit_context
 from ._initializers import INITIALIZERS, initialize_weights
 from ._losses import LOSSES
 from ._network import (

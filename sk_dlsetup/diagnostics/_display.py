@@ -9,6 +9,9 @@ an optional dependency, imported only when something is drawn.
 import numpy as np
 from sklearn.utils.validation import check_is_fitted
 
+from ..gradcheck import check_gradients
+from ._layer_statistics import layer_statistics
+
 _VERDICT_COLORS = {"pass": "#1a7f37", "warn": "#bf8700", "fail": "#cf222e"}
 _LOG_STATISTICS = {
     "preactivation_std",
@@ -161,7 +164,6 @@ default=None
         -------
         display : LayerStatisticsDisplay
         """
-        from .diagnostics import layer_statistics
 
         stats = layer_statistics(estimator, X, y)
         name = _estimator_name(estimator) if name is None else name
@@ -538,7 +540,6 @@ class GradientCheckDisplay:
         -------
         display : GradientCheckDisplay
         """
-        from ._gradient_check import check_gradients
 
         report = check_gradients(estimator, X, y, **check_params)
         return cls.from_report(report, name=name, ax=ax)

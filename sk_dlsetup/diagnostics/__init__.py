@@ -1,0 +1,25 @@
+"""Why-numbers: vanishing / exploding signals per layer, and input conditioning.
+
+- :func:`layer_statistics` shows, layer by layer, the scale of the
+  pre-activations, activations and gradients of a network at its current
+  weights: the numbers in which vanishing and exploding signals show.
+- :func:`linear_conditioning` measures why normalizing inputs helps: the
+  condition number of the Hessian of a linear model's squared loss, which
+  bounds both the largest stable gradient-descent step and the number of steps.
+- :class:`LayerStatisticsDisplay` and :class:`GradientCheckDisplay` draw them,
+  and :class:`LayerHistoryDisplay` the per-layer norms an MLP recorded during
+  training (``record_layer_stats=True``); matplotlib is optional:
+  ``pip install ".[plot]"`` from a clone.
+"""
+
+from ._conditioning import linear_conditioning
+from ._display import GradientCheckDisplay, LayerHistoryDisplay, LayerStatisticsDisplay
+from ._layer_statistics import layer_statistics
+
+__all__ = [
+    "GradientCheckDisplay",
+    "LayerHistoryDisplay",
+    "LayerStatisticsDisplay",
+    "layer_statistics",
+    "linear_conditioning",
+]

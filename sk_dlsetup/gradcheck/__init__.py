@@ -1,0 +1,20 @@
+"""Gradient checking: backprop against central finite differences.
+
+:func:`check_gradients` builds an objective, takes finite differences from an
+engine (``_plain`` for any objective, ``_fast`` for sk_dlsetup's MLP, both
+behind one interface), judges every block (``_judge``) and returns a
+:class:`GradientCheckReport` (``_report``); :class:`GradientChecker` does it at
+initialization and after training, inside ``fit``.
+"""
+
+from ._check import check_gradients
+from ._checker import GradientChecker
+from ._report import GradientCheckError, GradientCheckReport, GradientCheckWarning
+
+__all__ = [
+    "GradientCheckError",
+    "GradientCheckReport",
+    "GradientCheckWarning",
+    "GradientChecker",
+    "check_gradients",
+]

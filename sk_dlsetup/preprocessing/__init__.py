@@ -1,0 +1,5 @@
+"""Input normalization: :class:`InputNormalizer`, a drop-in ``StandardScaler``."""
+
+from ._normalizer import InputNormalizer
+
+__all__ = ["InputNormalizer"]

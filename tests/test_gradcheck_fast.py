@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 
 from sk_dlsetup.gradcheck._fast import MLPFiniteDifferences
-from sk_dlsetup.gradcheck._plain import estimate_noise
+from sk_dlsetup.gradcheck._noise import estimate_noise
+from sk_dlsetup.neural_network._losses import LOSSES as LOSS_TABLE
 from sk_dlsetup.neural_network._network import draw_keep_masks
 from sk_dlsetup.neural_network._objective import MLPObjective
 
@@ -291,15 +292,18 @@ def test_fast_noise_bounds_measured_noise(activation, loss):
 @pytest.mark.parametrize("activation", ["relu", "tanh", "logistic", "identity"])
 @pytest.mark.parametrize("loss", ["log_loss", "binary_log_loss", "squared_error"])
 @pytest.mark.parametrize("weighted", [False, True])
-def test_fast_base_loss_equals_objective_loss(activation, loss, weighted):
-    """The engine's own forward pass gives the objective's J(theta0)."""
+def test_fast_base_pass_gives_objective_loss(activation, loss, weighted):
+    """The engine's base pass (the network's forward) gives the objective's J."""
     obj = make_objective(activation, loss, dropout=True, weighted=weighted)
     engine = MLPFiniteDifferences(obj)
-    assert engine.base_loss() == pytest.approx(obj.loss(obj.theta0), rel=1e-13)
+    per_sample = LOSS_TABLE[loss].per_sample(engine.Z[-1].copy(), engine.Y)
+    squares = sum(float(np.sum(W * W)) for W in engine.coefs)
+    J = float(engine.scale @ per_sample) + 0.5 * engine.l2_scale * squares
+    assert pytest.approx(obj.loss(obj.theta0), rel=1e-13) == J
 
 
-def test_fast_path_falls_back_when_its_forward_disagrees():
-    """An objective whose J differs from the fast engine's is checked plainly.
+def test_fast_path_is_not_used_for_a_redefined_loss():
+    """An MLPObjective subclass that redefines loss is checked plainly.
 
     The tampered loss scales J by 1.5 but keeps backprop's gradient: the check
     must fail (ratio 1 / 1.5), which the fast path alone would miss.

@@ -10,7 +10,8 @@ from scipy.optimize import approx_fprime, check_grad
 
 from sk_dlsetup import MLPFromScratch, check_gradients
 from sk_dlsetup.gradcheck._check import _allocate
-from sk_dlsetup.gradcheck._plain import PlainFiniteDifferences, estimate_noise
+from sk_dlsetup.gradcheck._noise import estimate_noise
+from sk_dlsetup.gradcheck._plain import PlainFiniteDifferences
 from sk_dlsetup.neural_network._objective import MLPObjective
 
 
@@ -195,11 +196,11 @@ def test_check_gradients_agrees_with_scipy_random_direction(binary_data):
     loss0 = objective.loss(theta)
     engine = PlainFiniteDifferences(objective, theta, loss0, noise=1e-16)
     ours = 0.0
-    for _, sl, _ in objective.blocks:
+    for block, (_, sl, _) in enumerate(objective.blocks):
         norm = np.linalg.norm(v[sl])
         d = v[sl] / norm
         analytic_d = [objective.gradient(theta)[sl] @ d]
-        numeric = engine.directions(sl, [d], 1e-6, analytic_d)[0]
+        numeric = engine.directions(block, [d], 1e-6, analytic_d)[0]
         ours += norm * numeric[0]  # directional derivatives add up over blocks
     h = 1e-4
     second = (

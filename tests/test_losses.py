@@ -9,7 +9,7 @@ from scipy.special import expit
 from sklearn.neural_network._base import ACTIVATIONS as SK_ACTIVATIONS
 from sklearn.neural_network._base import LOSS_FUNCTIONS as SK_LOSSES
 
-from sk_dlsetup.neural_network._losses import LOSSES, data_loss_and_delta
+from sk_dlsetup.neural_network._losses import LOSSES, inplace_data_loss_and_delta
 
 N_SAMPLES = 12
 
@@ -81,7 +81,7 @@ def test_loss_data_loss_matches_sklearn(loss, n_outputs, weighted, rng):
     Y = _targets(loss, rng, n_outputs)
     sw = rng.uniform(0, 3, size=N_SAMPLES) if weighted else None
     expected = SK_LOSSES[loss](Y, _sklearn_output(loss, Z), sw)
-    value = data_loss_and_delta(Z.copy(), Y, loss, sw)
+    value = inplace_data_loss_and_delta(Z.copy(), Y, loss, sw)
     assert isinstance(value, float)
     assert_allclose(value, expected, rtol=1e-12)
 
@@ -94,7 +94,7 @@ def test_loss_delta_matches_finite_difference(loss, n_outputs, weighted, rng):
     Y = _targets(loss, rng, n_outputs)
     sw = rng.uniform(0, 3, size=N_SAMPLES) if weighted else None
     delta = Z.copy()
-    data_loss_and_delta(delta, Y, loss, sw)
+    inplace_data_loss_and_delta(delta, Y, loss, sw)
 
     h = 1e-5
     numeric = np.empty_like(Z)
@@ -103,8 +103,8 @@ def test_loss_delta_matches_finite_difference(loss, n_outputs, weighted, rng):
         plus[index] += h
         minus[index] -= h
         numeric[index] = (
-            data_loss_and_delta(plus, Y, loss, sw)
-            - data_loss_and_delta(minus, Y, loss, sw)
+            inplace_data_loss_and_delta(plus, Y, loss, sw)
+            - inplace_data_loss_and_delta(minus, Y, loss, sw)
         ) / (2 * h)
     assert_allclose(delta, numeric, rtol=1e-6, atol=1e-10)
 
@@ -119,7 +119,7 @@ def test_loss_delta_is_output_minus_target(loss, n_outputs, order, rng):
     Z = rng.uniform(-3, 3, size=(N_SAMPLES, n_outputs))
     Y = np.asarray(_targets(loss, rng, n_outputs), order=order)
     delta = np.array(Z, order=order)
-    value = data_loss_and_delta(delta, Y, loss)
+    value = inplace_data_loss_and_delta(delta, Y, loss)
     assert_allclose(value, SK_LOSSES[loss](Y, _sklearn_output(loss, Z)), rtol=1e-12)
     expected = (_sklearn_output(loss, Z) - Y) / N_SAMPLES
     if loss == "squared_error":
@@ -145,7 +145,7 @@ def test_loss_saturated_logits_give_finite_loss_and_delta(loss, n_outputs):
         warnings.simplefilter("error")
         per_sample = LOSSES[loss].per_sample(Z.copy(), Y)
         delta = Z.copy()
-        value = data_loss_and_delta(delta, Y, loss)
+        value = inplace_data_loss_and_delta(delta, Y, loss)
     assert np.all(np.isfinite(per_sample)) and np.isfinite(value)
     assert np.all(np.isfinite(delta))
     if loss == "binary_log_loss":
@@ -184,7 +184,7 @@ def test_loss_float32_delta_stays_float32(loss, n_outputs, rng):
     Y = _targets(loss, rng, n_outputs)
     sw = rng.uniform(0.5, 2, size=N_SAMPLES)
     Z32 = Z.astype(np.float32)
-    value32 = data_loss_and_delta(
+    value32 = inplace_data_loss_and_delta(
         Z32, Y.astype(np.float32), loss, sw.astype(np.float32)
     )
     assert Z32.dtype == np.float32

@@ -17,7 +17,7 @@ from sklearn.preprocessing import StandardScaler
 # StandardScaler's own constant-feature criterion, the reference for ours.
 from sklearn.preprocessing._data import _is_constant_feature
 
-import sk_dlsetup.preprocessing._normalizer as normalizer_module
+import sk_dlsetup.preprocessing._moments as moments_module
 from sk_dlsetup import InputNormalizer
 
 EPS = np.finfo(np.float64).eps
@@ -39,12 +39,12 @@ SETTINGS = settings(max_examples=50, deadline=None)
 @contextlib.contextmanager
 def block_elements(n):
     """Temporarily process dense data in blocks of about ``n`` values."""
-    saved = normalizer_module._BLOCK_ELEMENTS
-    normalizer_module._BLOCK_ELEMENTS = saved if n is None else n
+    saved = moments_module._BLOCK_ELEMENTS
+    moments_module._BLOCK_ELEMENTS = saved if n is None else n
     try:
         yield
     finally:
-        normalizer_module._BLOCK_ELEMENTS = saved
+        moments_module._BLOCK_ELEMENTS = saved
 
 
 def reference(method, *args, **kwargs):

@@ -5,46 +5,19 @@ from sklearn.pipeline import Pipeline
 from sklearn.utils import gen_batches
 from sklearn.utils.validation import check_array, check_is_fitted
 
-from ..neural_network._activations import ACTIVATIONS
 from ..neural_network._losses import LOSSES
 from ..neural_network._network import (
     allocate_activations,
     backprop,
     block_norms,
+    forward,
     layer_views,
     pack,
     parameter_blocks,
     rows_per_chunk,
     transposed_rows,
 )
-
-
-class _RunningMoments:
-    """Count, mean and sum of squared deviations, merged chunk by chunk.
-
-    Chan et al.'s pairwise update keeps the variance accurate when the mean is
-    large compared with the spread.
-    """
-
-    def __init__(self):
-        self.count, self.mean, self.m2 = 0, 0.0, 0.0
-
-    def add(self, values):
-        values = np.asarray(values, dtype=np.float64)
-        count = values.size
-        if not count:
-            return
-        mean = float(values.mean())
-        m2 = float(np.sum((values - mean) ** 2))
-        total = self.count + count
-        delta = mean - self.mean
-        self.mean += delta * count / total
-        self.m2 += m2 + delta**2 * self.count * count / total
-        self.count = total
-
-    @property
-    def std(self):
-        return float(np.sqrt(self.m2 / self.count)) if self.count else float("nan")
+from ..preprocessing._moments import RunningMoments
 
 
 def _final_estimator(estimator, X):
@@ -156,23 +129,33 @@ def layer_statistics(estimator, X, y=None):
         )
     dtype = estimator.coefs_[0].dtype
     X = X.astype(dtype, copy=False)
-    g = ACTIVATIONS[estimator.activation].forward
     output = LOSSES[estimator._loss_name].output
     n_layers = len(estimator.coefs_)
-    pre = [_RunningMoments() for _ in range(n_layers)]
-    post = [_RunningMoments() for _ in range(n_layers)]
+    pre = [RunningMoments() for _ in range(n_layers)]
+    post = [RunningMoments() for _ in range(n_layers)]
     alive = [np.zeros(W.shape[1], dtype=bool) for W in estimator.coefs_]
     rows = _chunk_rows(estimator, X)
+    units = [X.shape[1], *(W.shape[1] for W in estimator.coefs_)]
+    layers = layer_views(
+        pack(estimator.coefs_, estimator.intercepts_, dtype=dtype),
+        parameter_blocks(units),
+    )
+    buffers = allocate_activations(min(rows, X.shape[0]), units, dtype, backward=False)
     for chunk in gen_batches(X.shape[0], rows):
-        A = X[chunk]
-        for layer, (W, b) in enumerate(zip(estimator.coefs_, estimator.intercepts_)):
-            Z = A @ W
-            Z += b
+        hidden_Z = []
+        out_Z = forward(
+            X[chunk], layers, estimator.activation, buffers, preactivations=hidden_Z
+        )
+        # One column per sample: a unit is alive if any column is non-zero.
+        hidden = buffers.rows(out_Z.shape[1]).hidden[1:]
+        for layer, (Z, A) in enumerate(zip(hidden_Z, hidden)):
             pre[layer].add(Z)
-            # Z's statistics are taken: the activation may overwrite it.
-            A = g(Z) if layer < n_layers - 1 else output(Z)
             post[layer].add(A)
-            alive[layer] |= np.any(A != 0, axis=0)
+            alive[layer] |= np.any(A != 0, axis=1)
+        pre[-1].add(out_Z)
+        A = output(out_Z.T.copy())  # the output activations take rows of samples
+        post[-1].add(A)
+        alive[-1] |= np.any(A != 0, axis=0)
     stats = [
         {
             "layer": layer + 1,

@@ -1,31 +1,24 @@
 """check_gradients: backprop against central finite differences, block by block.
 
-The orchestration: build the objective, pick the mode, the entries and the
-steps, get finite differences from an engine (the MLP fast path of
-:mod:`._gradcheck_fast` or the plain one of :mod:`._gradcheck_plain`), judge
-every block against the verdict scale and the estimated noise, and assemble a
-:class:`~sk_dlsetup.GradientCheckReport`.
+The orchestration: build the objective (:mod:`._protocol`), pick the mode,
+the entries and the steps, get finite differences from an engine (one
+interface, :mod:`._engines`: the MLP fast path or the plain one), have the
+judge (:mod:`._judge`) weigh every block against the verdict scale and the
+estimated noise, and assemble a :class:`~sk_dlsetup.GradientCheckReport`.
 """
 
-import inspect
 from dataclasses import dataclass
 from numbers import Integral, Real
 
 import numpy as np
-from scipy import sparse
 from sklearn.utils import check_random_state
 
 from .._compat import Interval, StrOptions, validate_params
-from ..neural_network._network import unpack
-from ..neural_network._objective import MLPObjective
-from ._fast import MLPFiniteDifferences
-from ._plain import PlainFiniteDifferences, estimate_noise
-from ._report import VERDICTS, BlockCheck, GradientCheckReport
+from ._engines import make_engine
+from ._judge import Judge
+from ._protocol import as_float64_objective, build_objective, validate_blocks
 
 MODES = ("auto", "full", "sampled", "directional")
-
-#: The objective protocol: what ``estimator.objective(X, y)`` must return.
-PROTOCOL = ("theta0", "blocks", "loss", "gradient")
 
 #: Constraints shared by :func:`check_gradients` and ``GradientChecker``.
 CHECK_CONSTRAINTS = {
@@ -41,11 +34,7 @@ CHECK_CONSTRAINTS = {
     "random_state": ["random_state"],
 }
 
-_NOISE_CAP = 10.0  # an error within this many noise norms is never 'fail'
-_NOISE_FAIL = 1e3  # one above this many noise norms fails from pass_threshold on
-_FAST_FULL_LIMIT = 300_000  # 'auto' checks every entry up to this size (fast path)
 _L2_DOMINATES = 0.5
-_UNIT_ROUNDOFF = np.finfo(np.float64).eps
 
 
 @validate_params(
@@ -225,7 +214,7 @@ def check_gradients(
             f"pass_threshold ({pass_threshold}) must be below fail_threshold "
             f"({fail_threshold})."
         )
-    objective = _build_objective(estimator, X, y, sample_weight, dropout)
+    objective = build_objective(estimator, X, y, sample_weight, dropout)
     settings = _Settings(
         epsilon=epsilon,
         mode=mode,
@@ -251,128 +240,18 @@ class _Settings:
     fast: bool
 
 
-# ------------------------------------------------------------------ objective
-
-
-def missing_protocol(obj, names=PROTOCOL):
-    """The names of ``names`` that ``obj`` lacks."""
-    return [name for name in names if not hasattr(obj, name)]
-
-
-def _build_objective(estimator, X, y, sample_weight, dropout):
-    name = type(estimator).__name__
-    if X is None and y is None:
-        if not missing_protocol(estimator):
-            return estimator
-        raise TypeError(
-            f"check_gradients needs X and y to build {name}'s objective, unless "
-            f"it is given an objective (with {', '.join(PROTOCOL)}) directly."
-        )
-    if not callable(getattr(estimator, "objective", None)):
-        raise TypeError(
-            f"{name} has no objective(X, y) method: check_gradients needs an "
-            f"estimator following the objective protocol."
-        )
-    kwargs = {}
-    accepts = _accepted_keywords(estimator.objective)
-    if sample_weight is not None:
-        if not accepts("sample_weight"):
-            raise TypeError(f"{name}.objective does not accept sample_weight.")
-        kwargs["sample_weight"] = sample_weight
-    if accepts("dropout"):
-        kwargs["dropout"] = dropout
-    elif dropout != "frozen":
-        raise ValueError(
-            f"{name}.objective does not accept dropout={dropout!r}; only the "
-            f"default 'frozen' can be used with it."
-        )
-    objective = estimator.objective(_as_float64(X), y, **kwargs)
-    missing = missing_protocol(objective)
-    if missing:
-        raise TypeError(
-            f"{name}.objective(X, y) returned a {type(objective).__name__} "
-            f"without {', '.join(missing)} (the objective protocol needs "
-            f"{', '.join(PROTOCOL)})."
-        )
-    return objective
-
-
-def _accepted_keywords(method):
-    try:
-        parameters = inspect.signature(method).parameters.values()
-    except (TypeError, ValueError):
-        return lambda keyword: False
-    if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters):
-        return lambda keyword: True
-    names = {p.name for p in parameters}
-    return lambda keyword: keyword in names
-
-
-def _as_float64(X):
-    """Floating-point X as float64 (other inputs are left to the model)."""
-    dtype = getattr(X, "dtype", None)
-    if sparse.issparse(X) or isinstance(X, np.ndarray):
-        if dtype.kind == "f" and dtype != np.float64:
-            return X.astype(np.float64)
-        return X
-    dtypes = getattr(X, "dtypes", None)
-    if hasattr(dtypes, "items") and hasattr(X, "astype"):  # a pandas DataFrame
-        low = {c: np.float64 for c, dt in dtypes.items() if str(dt) == "float32"}
-        return X.astype(low) if low else X
-    return X
-
-
-def _float64_objective(objective):
-    """A float64 twin of a float32 :class:`MLPObjective` (else ``objective``)."""
-    if not isinstance(objective, MLPObjective) or objective.dtype == np.float64:
-        return objective, False
-    coefs, intercepts = unpack(np.array(objective.theta0, np.float64), objective.blocks)
-    masks = objective.keep_masks
-    weights = objective.sample_weight
-    twin = MLPObjective(
-        coefs,
-        intercepts,
-        objective.X.astype(np.float64),
-        np.asarray(objective.Y, dtype=np.float64),
-        activation=objective.activation,
-        loss=objective.loss_name,
-        alpha=objective.alpha,
-        sample_weight=None if weights is None else np.asarray(weights, np.float64),
-        keep_masks=None if masks is None else [M.astype(np.float64) for M in masks],
-    )
-    return twin, True
-
-
-def _validate_blocks(blocks, n_params):
-    out = []
-    for name, sl, shape in blocks:
-        start, stop, step = sl.indices(n_params)
-        shape = tuple(int(s) for s in np.atleast_1d(shape)) if shape != () else ()
-        if step != 1 or stop - start != int(np.prod(shape)):
-            raise ValueError(
-                f"block {name!r}: slice {sl} does not hold an array of shape {shape}."
-            )
-        out.append((str(name), slice(start, stop), shape))
-    return out
-
-
-def _unit_roundoff(objective):
-    dtype = np.dtype(getattr(objective, "dtype", np.float64))
-    return float(np.finfo(dtype).eps) if dtype.kind == "f" else _UNIT_ROUNDOFF
-
-
 # ----------------------------------------------------------------- the check
 
 
 def _check_objective(objective, settings, rng):
-    objective, upcast = _float64_objective(objective)
+    objective, upcast = as_float64_objective(objective)
     notes = []
     if upcast:
         notes.append("the objective evaluates in float32: checked in float64.")
     theta0 = np.array(objective.theta0, dtype=np.float64)
     if theta0.ndim != 1:
         raise ValueError(f"theta0 must be 1-D; got shape {theta0.shape}.")
-    blocks = _validate_blocks(objective.blocks, theta0.size)
+    blocks = validate_blocks(objective.blocks, theta0.size)
     if callable(getattr(objective, "loss_and_gradient", None)):
         loss0, grad = objective.loss_and_gradient(theta0.copy())
     else:
@@ -382,27 +261,11 @@ def _check_objective(objective, settings, rng):
         raise ValueError(
             f"gradient(theta) has shape {grad.shape}; expected {theta0.shape}."
         )
-    engine = None
-    if settings.fast and isinstance(objective, MLPObjective):
-        engine = MLPFiniteDifferences(objective)
-        noise = engine.noise(loss0)
-        # The fast engine re-implements the forward pass: trust it only if it
-        # computes the objective's own J.
-        if not abs(engine.base_loss() - loss0) <= 10 * noise:
-            notes.append(
-                "the fast path's J(theta0) differs from objective.loss(theta0): "
-                "checked with plain evaluations of objective.loss instead."
-            )
-            engine = None
-    use_fast = engine is not None
-    unit_roundoff = _UNIT_ROUNDOFF if use_fast else _unit_roundoff(objective)
-    if not use_fast:
-        noise = estimate_noise(objective.loss, theta0, loss0, rng, unit_roundoff)
-        engine = PlainFiniteDifferences(objective, theta0, loss0, noise)
-    judge = _Judge(settings, noise, notes)
-    runner = _Runner(engine, use_fast, grad, judge, rng)
-    epsilons = _block_epsilons(settings.epsilon, theta0, blocks, unit_roundoff)
-    mode = _resolve_mode(settings.mode, theta0.size, settings.n_entries, use_fast)
+    engine = make_engine(objective, blocks, theta0, loss0, rng, settings.fast, notes)
+    judge = Judge(settings, engine.evaluation_noise, notes)
+    runner = _Runner(engine, grad, judge, rng)
+    epsilons = _block_epsilons(settings.epsilon, theta0, blocks, engine.unit_roundoff)
+    mode = _resolve_mode(settings.mode, theta0.size, settings.n_entries, engine)
     if mode == "directional":
         rows = [
             runner.directional(b, block, eps, settings)
@@ -425,7 +288,7 @@ def _check_objective(objective, settings, rng):
         loss=loss0,
         gradient_norm=float(np.linalg.norm(grad)),
         regularization_share=_regularization_share(objective, theta0, grad, notes),
-        engine="mlp-fast" if use_fast else "plain",
+        engine=engine.name,
     )
 
 
@@ -441,11 +304,10 @@ def _block_epsilons(epsilon, theta0, blocks, unit_roundoff):
     ]
 
 
-def _resolve_mode(mode, n_params, n_entries, use_fast):
+def _resolve_mode(mode, n_params, n_entries, engine):
     if mode != "auto":
         return mode
-    limit = _FAST_FULL_LIMIT if use_fast else n_entries
-    return "full" if n_params <= limit else "sampled"
+    return "full" if n_params <= engine.full_limit(n_entries) else "sampled"
 
 
 def _allocate(sizes, budget):
@@ -499,21 +361,17 @@ def _regularization_share(objective, theta0, grad, notes):
 class _Runner:
     """Gets finite differences of a block from the engine and makes its row."""
 
-    def __init__(self, engine, use_fast, grad, judge, rng):
+    def __init__(self, engine, grad, judge, rng):
         self.engine = engine
-        self.use_fast = use_fast
         self.grad = grad
         self.judge = judge
         self.rng = rng
         self.collected = []  # (numeric, analytic, noise) per row, kinks left out
 
     def entries(self, b, block, eps, flat, mode, escalated=False):
-        name, sl, shape = block
+        _, sl, _ = block
         analytic = self.grad[sl][flat]
-        if self.use_fast:
-            numbers = self.engine.entries(b, flat, eps)
-        else:
-            numbers = self.engine.entries(sl, flat, eps, analytic)
+        numbers = self.engine.entries(b, flat, eps, analytic)
         return self._row(
             block, mode, eps, flat, analytic, *numbers, escalated=escalated
         )
@@ -528,16 +386,13 @@ class _Runner:
         signs = np.unpackbits(bits)[:count].reshape(settings.n_directions, size)
         D = (1.0 - 2.0 * signs) / np.sqrt(size)
         analytic = D @ self.grad[sl]
-        if self.use_fast:
-            numbers = self.engine.directions(b, D, eps)
-        else:
-            numbers = self.engine.directions(sl, D, eps, analytic)
+        numbers = self.engine.directions(b, D, eps, analytic)
         row = self._row(block, "directional", eps, None, analytic, *numbers)
         if row.verdict != "fail":
             return row
         self.collected.pop()
         flat = _select_entries([block], "sampled", settings.n_entries, self.rng)[0]
-        if self.use_fast:
+        if self.engine.cheap_entries:
             flat = np.arange(size)
         mode = "full" if flat.size == size else "sampled"
         self.judge.notes.append(
@@ -551,166 +406,3 @@ class _Runner:
         used = ~kinks
         self.collected.append((numeric[used], analytic[used], noise[used]))
         return row
-
-
-def _kink_difference(one_sided, analytic, kinks):
-    """Relative difference of one-sided re-checks of kink entries (NaN if none)."""
-    rechecked = kinks & np.isfinite(one_sided)
-    if not rechecked.any():
-        return np.nan
-    a, g = one_sided[rechecked], analytic[rechecked]
-    denom = np.linalg.norm(a) + np.linalg.norm(g)
-    return float(np.linalg.norm(a - g) / denom) if denom > 0 else 0.0
-
-
-class _Judge:
-    """Differences, noise floors and verdicts of rows and of the whole check."""
-
-    def __init__(self, settings, noise, notes):
-        self.settings = settings
-        self.noise = noise
-        self.notes = notes
-
-    def verdict(self, difference, error, noise_norm, finite, name):
-        s = self.settings
-        if not finite:
-            return "fail"
-        if difference < s.pass_threshold:
-            return "pass"
-        verdict = "fail" if difference >= s.fail_threshold else "warn"
-        if not s.noise_aware:
-            return verdict
-        if verdict == "fail" and error <= _NOISE_CAP * noise_norm:
-            self.notes.append(
-                f"{name}: the difference is within the finite-difference noise "
-                f"(error {error:.1e}, noise {noise_norm:.1e}): 'warn', not 'fail'."
-            )
-            return "warn"
-        if verdict == "warn" and error > _NOISE_FAIL * noise_norm:
-            self.notes.append(
-                f"{name}: the error ({error:.1e}) stands "
-                f"{error / noise_norm:.0e} times above the finite-difference "
-                f"noise: 'fail' although below fail_threshold."
-            )
-            return "fail"
-        return verdict
-
-    def _measure(self, numeric, analytic, entry_noise):
-        finite = bool(np.all(np.isfinite(numeric)) and np.all(np.isfinite(analytic)))
-        with np.errstate(all="ignore"):
-            error = float(np.linalg.norm(numeric - analytic))
-            denom = float(np.linalg.norm(numeric) + np.linalg.norm(analytic))
-        if not finite:
-            return np.nan, error, np.inf, False
-        difference = error / denom if denom > 0 else 0.0
-        noise_norm = float(np.sqrt(np.sum(entry_noise**2)))
-        noise_norm += 100.0 * _UNIT_ROUNDOFF * denom
-        return difference, error, noise_norm, True
-
-    def row(
-        self,
-        block,
-        mode,
-        eps,
-        flat,
-        analytic,
-        numeric,
-        kinks,
-        noise,
-        one_sided,
-        escalated,
-    ):
-        name, _, shape = block
-        used = ~kinks
-        a, g, s = numeric[used], analytic[used], noise[used]
-        difference, error, noise_norm, finite = self._measure(a, g, s)
-        verdict = self.verdict(difference, error, noise_norm, finite, name)
-        positions = np.flatnonzero(used)
-        errors = np.abs(a - g)
-        if a.size:
-            bad = ~np.isfinite(errors)
-            worst = positions[np.argmax(bad) if bad.any() else np.argmax(errors)]
-        else:
-            worst = None
-        significant = np.abs(a) > 10.0 * s
-        ratio = (
-            float(np.median(g[significant] / a[significant]))
-            if significant.any() and finite
-            else np.nan
-        )
-        denom = np.linalg.norm(a) + np.linalg.norm(g) if finite else 0.0
-        row = BlockCheck(
-            name=name,
-            shape=tuple(shape),
-            difference=float(difference),
-            worst_index=(
-                None
-                if flat is None or worst is None
-                else tuple(int(i) for i in np.unravel_index(flat[worst], shape))
-            ),
-            n_checked=int(numeric.size),
-            n_kinks=int(kinks.sum()),
-            ratio=ratio,
-            verdict=verdict,
-            size=int(np.prod(shape)),
-            mode=mode,
-            epsilon=float(eps),
-            noise=float(noise_norm / denom) if denom > 0 else 0.0,
-            analytic=np.nan if worst is None else float(analytic[worst]),
-            numeric=np.nan if worst is None else float(numeric[worst]),
-            escalated=escalated,
-            kink_difference=_kink_difference(one_sided, analytic, kinks),
-            entries=None if flat is None else np.asarray(flat),
-            numeric_values=numeric,
-            analytic_values=analytic,
-            kinks=kinks,
-            one_sided_values=one_sided,
-        )
-        return row
-
-    def report(self, rows, collected, *, mode, settings, **attributes):
-        numeric = np.concatenate([c[0] for c in collected]) if collected else []
-        analytic = np.concatenate([c[1] for c in collected]) if collected else []
-        entry_noise = np.concatenate([c[2] for c in collected]) if collected else []
-        difference, error, noise_norm, finite = self._measure(
-            np.asarray(numeric, dtype=float),
-            np.asarray(analytic, dtype=float),
-            np.asarray(entry_noise, dtype=float),
-        )
-        overall = self.verdict(difference, error, noise_norm, finite, "overall")
-        verdict = max([overall] + [row.verdict for row in rows], key=VERDICTS.index)
-        n_kinks = sum(row.n_kinks for row in rows)
-        if n_kinks:
-            where = ", ".join(
-                f"{row.name}: {row.n_kinks}" for row in rows if row.n_kinks
-            )
-            rechecked = ", ".join(
-                f"{row.name}: {row.kink_difference:.1e}"
-                for row in rows
-                if np.isfinite(row.kink_difference)
-            )
-            self.notes.append(
-                f"{n_kinks} checks crossed a ReLU kink ({where}) and were left out "
-                f"of the difference and the verdict"
-                + (
-                    f"; one-sided re-checks away from the kink: {rechecked}."
-                    if rechecked
-                    else "."
-                )
-            )
-        return GradientCheckReport(
-            difference=float(difference),
-            verdict=verdict,
-            blocks=rows,
-            mode=mode,
-            requested_mode=settings.mode,
-            epsilon=settings.epsilon,
-            pass_threshold=settings.pass_threshold,
-            fail_threshold=settings.fail_threshold,
-            n_checked=sum(row.n_checked for row in rows),
-            n_kinks=n_kinks,
-            noise=float(self.noise),
-            stage=None,
-            notes=self.notes,
-            **attributes,
-        )

@@ -11,7 +11,8 @@ from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import check_is_fitted
 
 from .._compat import Interval, StrOptions, _fit_context, _safe_indexing
-from ._check import CHECK_CONSTRAINTS, check_gradients, missing_protocol
+from ._check import CHECK_CONSTRAINTS, check_gradients
+from ._protocol import missing_protocol
 from ._report import GradientCheckError, GradientCheckWarning
 
 STAGES = ("init", "fitted")

@@ -26,6 +26,13 @@ module gets the same numbers far cheaper from the structure of an MLP:
   ``J``, and the central difference is limited by its truncation error
   ``eps^2 J''' / 6`` alone.
 
+Every rule that depends on the activation or the loss comes from the tables
+of :mod:`sk_dlsetup.neural_network` (``ACTIVATIONS``, ``LOSSES``: forward,
+change, Taylor coefficients, beside their derivatives), and the base pass is
+the network's own :func:`~sk_dlsetup.neural_network._network.forward`: this
+module holds no second copy of the network's math, only the finite-difference
+bookkeeping.
+
 ReLU kinks are found on the way: an entry crosses a kink when a hidden
 pre-activation (of a kept unit) has different signs at ``theta + eps e`` and
 ``theta - eps e``. Such entries are evaluated exactly (up to ``max_exact``) and
@@ -34,195 +41,45 @@ flagged.
 Everything here works in float64 on copies; the objective itself is only read.
 """
 
-from typing import NamedTuple
-
 import numpy as np
-from scipy.special import expit
 
-from ..neural_network._network import unpack
-
-#: Degree of the Taylor polynomials of the per-sample loss change.
-ORDER = 4
-
-_UNIT_ROUNDOFF = np.finfo(np.float64).eps
+from ..neural_network._activations import ACTIVATIONS
+from ..neural_network._losses import LOSSES
+from ..neural_network._network import (
+    allocate_activations,
+    block_layer,
+    forward,
+    layer_views,
+    unpack,
+)
+from ..neural_network._series import ORDER, jet_map, jet_powers, jet_series
+from ._noise import UNIT_ROUNDOFF
 
 #: Round-off of a sum over samples, relative to the sum of the sizes of its
 #: terms, per layer: it bounds both this module's sums and backprop's.
 ROUNDOFF_FACTOR = 4.0
 
-
-# --------------------------------------------------------------------------
-# tanh and expm1 of the tiny arguments of finite-difference steps, by their
-# series (2-3x faster than the library functions, as exact): for |x| < 1e-3
-# the first omitted term is below 1e-17 relative.
-
-_SMALL = 1e-3
-
-
-def _tanh(x):
-    """``tanh(x)``; by ``x (1 - x^2/3 + 2 x^4/15)`` when all ``|x| < 1e-3``."""
-    if x.size and np.max(np.abs(x)) < _SMALL:
-        x2 = x * x
-        return x * (1.0 - x2 * (1.0 / 3.0 - x2 * (2.0 / 15.0)))
-    return np.tanh(x)
-
-
-def _expm1(x):
-    """``exp(x) - 1``; by its series to ``x^5 / 120`` when all ``|x| < 1e-3``."""
-    if x.size and np.max(np.abs(x)) < _SMALL:
-        return x * (1.0 + x / 2.0 * (1.0 + x / 3.0 * (1.0 + x / 4.0 * (1.0 + x / 5.0))))
-    return np.expm1(x)
-
-
-# --------------------------------------------------------------------------
-# Exact changes of hidden activations: g(z + d) - g(z) without cancellation.
-# ``base`` holds what the formula needs about z, precomputed once per layer.
-
-
-def _base_identity(Z):
-    return None
-
-
-def _change_identity(Z, base, D):
-    return D
-
-
-def _base_relu(Z):
-    return Z > 0
-
-
-def _change_relu(Z, base, D):
-    """``relu(z + d) - relu(z)``: exactly ``d`` while both sides are positive."""
-    moved = Z + D
-    return np.where(base, np.where(moved > 0, D, -Z), np.maximum(moved, 0.0))
-
-
-def _base_tanh(Z):
-    with np.errstate(over="ignore"):
-        cosh = np.cosh(Z)
-        return np.tanh(Z), 1.0 / (cosh * cosh)
-
-
-def _change_tanh(Z, base, D):
-    """``tanh(z + d) - tanh(z) = tanh(d) sech(z)^2 / (1 + tanh(z) tanh(d))``."""
-    T, S = base
-    t = _tanh(D)
-    return t * S / (1.0 + T * t)
-
-
-def _base_logistic(Z):
-    return expit(Z), expit(-Z)
-
-
-def _change_logistic(Z, base, D):
-    """``s(z + d) - s(z) = -s(z) s(-z) expm1(-d) / (1 + s(-z) expm1(-d))``."""
-    s, q = base
-    em = _expm1(-D)
-    return -(s * q) * em / (1.0 + q * em)
-
-
-# --------------------------------------------------------------------------
-# Taylor coefficients g^(q)(z) / q!, q = 1..ORDER (None: identically zero).
-
-
-def _taylor_identity(Z, base):
-    return [np.ones_like(Z), None, None, None]
-
-
-def _taylor_relu(Z, base):
-    return [base.astype(np.float64), None, None, None]
-
-
-def _taylor_tanh(Z, base):
-    T, S = base
-    T2 = T * T
-    return [S, -T * S, -S * (1.0 - 3.0 * T2) / 3.0, T * S * (2.0 - 3.0 * T2) / 3.0]
-
-
-def _taylor_logistic(Z, base):
-    s, q = base
-    u = s * q
-    return [u, u * (q - s) / 2.0, u * (1.0 - 6.0 * u) / 6.0,
-            u * (q - s) * (1.0 - 12.0 * u) / 24.0]  # fmt: skip
-
-
-class Hidden(NamedTuple):
-    """What the fast path needs of a hidden activation, each rule beside the next."""
-
-    base: object  # Z -> what change and taylor need to know about Z
-    change: object  # (Z, base, D) -> g(Z + D) - g(Z), without cancellation
-    taylor: object  # (Z, base) -> the derivatives of g at Z over q!, q = 1..ORDER
-
-
-HIDDEN = {
-    "identity": Hidden(_base_identity, _change_identity, _taylor_identity),
-    "relu": Hidden(_base_relu, _change_relu, _taylor_relu),
-    "tanh": Hidden(_base_tanh, _change_tanh, _taylor_tanh),
-    "logistic": Hidden(_base_logistic, _change_logistic, _taylor_logistic),
-}
-
-
-# --------------------------------------------------------------------------
-# Truncated Taylor series ("jets") without constant term: a list of ORDER
-# coefficient arrays, entry o - 1 multiplying c**o; None stands for zero.
-
-
-def _jet_mul(x, y):
-    """Product of two jets, truncated at ``ORDER``."""
-    out = [None] * ORDER
-    for o in range(2, ORDER + 1):
-        for r in range(1, o):
-            a, b = x[r - 1], y[o - r - 1]
-            if a is not None and b is not None:
-                out[o - 1] = a * b if out[o - 1] is None else out[o - 1] + a * b
-    return out
-
-
-def _jet_powers(x):
-    """``[x, x**2, ..., x**ORDER]`` as jets."""
-    powers = [x]
-    for _ in range(ORDER - 1):
-        powers.append(_jet_mul(powers[-1], x))
-    return powers
-
-
-def _jet_series(coefs, powers):
-    """``sum_q coefs[q] * x**(q + 1)`` for the jet ``x`` given by its powers."""
-    out = [None] * ORDER
-    for coef, power in zip(coefs, powers):
-        if coef is None:
-            continue
-        for o, term in enumerate(power):
-            if term is not None:
-                out[o] = coef * term if out[o] is None else out[o] + coef * term
-    return out
-
-
-def _jet_map(fn, x):
-    return [None if term is None else fn(term) for term in x]
-
-
-def _jet_dense(x, like):
-    return [np.zeros_like(like) if term is None else term for term in x]
-
-
-_EXPM1 = [1.0, 1.0 / 2.0, 1.0 / 6.0, 1.0 / 24.0]
-_LOG1P = [1.0, -1.0 / 2.0, 1.0 / 3.0, -1.0 / 4.0]
+#: Mode 'auto' checks every entry up to this many parameters on this path.
+FULL_LIMIT = 300_000
 
 
 class MLPFiniteDifferences:
-    """Central differences of an :class:`~sk_dlsetup.neural_network._objective.MLPObjective`.
+    """Central differences of an MLP objective (:class:`MLPObjective`), fast.
 
     Parameters
     ----------
     objective : MLPObjective
-        Read only: its data, targets, masks, weights ``theta0`` and settings.
+        Read only: its data, targets, masks, weights ``theta0`` and settings,
+        in float64.
     chunk_bytes : int, default=2**25
         Bound on the size of the largest temporary array of a batch.
     max_exact : int, default=20000
         At most this many kink-crossing entries are re-evaluated exactly (their
         numbers are reported but never judged); beyond it they keep the
         polynomial value.
+    loss0 : float or None, default=None
+        ``objective.loss(theta0)``, for :attr:`evaluation_noise`; None
+        evaluates it.
 
     Notes
     -----
@@ -249,7 +106,11 @@ class MLPFiniteDifferences:
     (True, False)
     """
 
-    def __init__(self, objective, chunk_bytes=2**25, max_exact=20000):
+    name = "mlp-fast"
+    cheap_entries = True
+    unit_roundoff = UNIT_ROUNDOFF
+
+    def __init__(self, objective, chunk_bytes=2**25, max_exact=20000, loss0=None):
         self.chunk_bytes = int(chunk_bytes)
         self.max_exact = int(max_exact)
         X = objective.X
@@ -260,8 +121,8 @@ class MLPFiniteDifferences:
         theta = np.array(objective.theta0, dtype=np.float64)
         self.coefs, self.intercepts = unpack(theta, self.blocks)
         self.n_layers = len(self.coefs)
-        self.activation = objective.activation
-        self.loss_name = objective.loss_name
+        self._activation = ACTIVATIONS[objective.activation]
+        self._loss = LOSSES[objective.loss_name]
         self.l2_scale = objective.alpha / objective.sw_sum
         n_samples = self.X.shape[0]
         if objective.sample_weight is None:
@@ -273,40 +134,51 @@ class MLPFiniteDifferences:
         self.masks = (
             None if masks is None else [np.asarray(M, np.float64) for M in masks]
         )
-        self._hidden = HIDDEN[self.activation]
-        self._has_kink = self.activation == "relu"
         #: Relative round-off allowed on sums over samples (both engines' sums).
-        self._roundoff = ROUNDOFF_FACTOR * self.n_layers * _UNIT_ROUNDOFF
+        self._roundoff = ROUNDOFF_FACTOR * self.n_layers * UNIT_ROUNDOFF
         self._taylor = None
         self._magnitude = None
-        self._base_pass()
+        self._base_pass(theta, objective.activation, objective.layer_units)
+        if loss0 is None:
+            loss0 = objective.loss(objective.theta0)
+        self.evaluation_noise = self.noise(loss0)
+
+    @staticmethod
+    def full_limit(n_entries):
+        """Mode 'auto' checks every entry of models up to this size."""
+        return FULL_LIMIT
 
     # ---------------------------------------------------------------- base
 
-    def _base_pass(self):
-        """Cache ``A[k]`` (inputs of layer k), ``Z[k]`` and per-layer bases."""
-        base_fn = self._hidden.base
-        A, self.A, self.Z, self.base = self.X, [], [], []
-        for k, (W, b) in enumerate(zip(self.coefs, self.intercepts)):
-            self.A.append(A)
-            Z = A @ W + b
-            self.Z.append(Z)
-            if k == self.n_layers - 1:
-                break
-            base = base_fn(Z)
-            self.base.append(base)
-            A = self._activate(Z, base)
-            if self.masks is not None:
-                A = A * self.masks[k]
+    def _base_pass(self, theta, activation, layer_units):
+        """Cache ``A[k]`` (inputs of layer k), ``Z[k]`` and per-layer bases.
+
+        One run of the network's forward pass, in float64, rows as samples.
+        """
+        buffers = allocate_activations(
+            self.X.shape[0],
+            layer_units,
+            np.float64,
+            dropout=self.masks is not None,
+            backward=False,
+        )
+        hidden_Z = []
+        out_Z = forward(
+            self.X,
+            layer_views(theta, self.blocks),
+            activation,
+            buffers,
+            keep_masks=self.masks,
+            preactivations=hidden_Z,
+        )
+        self.Z = [np.ascontiguousarray(Z.T) for Z in (*hidden_Z, out_Z)]
+        self.A = [self.X] + [np.ascontiguousarray(A[:-1].T) for A in buffers.acts[1:-1]]
+        self.base = [self._activation.base(Z) for Z in self.Z[:-1]]
         Z = self.Z[-1]
-        if self.loss_name == "log_loss":
-            shifted = Z - Z.max(axis=1, keepdims=True)
-            P = np.exp(shifted)
-            self.out = P / P.sum(axis=1, keepdims=True)
-        elif self.loss_name == "binary_log_loss":
-            self.out = expit(Z)
-        else:
-            self.out = None
+        self.out = self._loss.output(Z.copy())
+        # The output delta dJ/dZ per sample, by the loss's own rule.
+        self.slope = Z.copy()
+        self._loss.per_sample(self.slope, self.Y)
         magnitude = np.abs(self.A[-1]) @ np.abs(self.coefs[-1])
         magnitude += np.abs(self.intercepts[-1])
         self._output_magnitude = float(self.scale @ magnitude.sum(axis=1))
@@ -324,18 +196,13 @@ class MLPFiniteDifferences:
         times the entry's input.
         """
         if self._magnitude is None:
-            Z, Y = self.Z[-1], self.Y
-            if self.loss_name == "squared_error":
-                B = (np.abs(Z) + np.abs(Y)) / Z.shape[1]
-            else:
-                B = self.out + np.abs(Y)
+            B = self._loss.delta_size(self.Z[-1], self.Y, self.out)
             sizes = [B]
             for k in range(self.n_layers - 2, -1, -1):
                 B = sizes[0] @ np.abs(self.coefs[k + 1]).T
-                if self.activation == "relu":
-                    B = B * self.base[k]
-                elif self.activation != "identity":
-                    B = B * (np.abs(self.taylor[k][0]) + 1.0)
+                bound = self._activation.derivative_bound(self.base[k])
+                if bound is not None:
+                    B = B * bound
                 if self.masks is not None:
                     B = B * np.abs(self.masks[k])
                 sizes.insert(0, B)
@@ -346,28 +213,9 @@ class MLPFiniteDifferences:
     def taylor(self):
         """Per hidden layer, the Taylor coefficients of the activation at Z."""
         if self._taylor is None:
-            taylor_fn = self._hidden.taylor
-            self._taylor = [taylor_fn(Z, b) for Z, b in zip(self.Z, self.base)]
+            taylor = self._activation.taylor
+            self._taylor = [taylor(Z, b) for Z, b in zip(self.Z, self.base)]
         return self._taylor
-
-    def base_loss(self):
-        """``J(theta0)`` from this module's own base pass (data term + L2).
-
-        The engine re-implements the MLP's forward pass; comparing this value
-        with ``objective.loss(theta0)`` proves both compute the same function
-        before any difference of the engine is trusted.
-        """
-        Z, Y = self.Z[-1], self.Y
-        if self.loss_name == "log_loss":
-            top = Z.max(axis=1, keepdims=True)
-            lse = np.log(np.exp(Z - top).sum(axis=1)) + top[:, 0]
-            per_sample = lse - np.einsum("ij,ij->i", Y, Z)
-        elif self.loss_name == "binary_log_loss":
-            per_sample = (np.logaddexp(0.0, Z) - Y * Z).sum(axis=1)
-        else:
-            per_sample = ((Z - Y) ** 2).sum(axis=1) / (2 * Z.shape[1])
-        squares = sum(float(np.sum(W * W)) for W in self.coefs)
-        return float(self.scale @ per_sample) + 0.5 * self.l2_scale * squares
 
     def noise(self, loss):
         """Forward error bound of one plain evaluation of ``J`` (= ``loss``).
@@ -378,69 +226,30 @@ class MLPFiniteDifferences:
         has slope at most 1 in each output).
         """
         scale = abs(loss) + self._output_magnitude
-        return 2.0 * _UNIT_ROUNDOFF * self.n_layers * scale
-
-    def _activate(self, Z, base):
-        if self.activation == "identity":
-            return Z
-        if self.activation == "relu":
-            return np.where(base, Z, 0.0)
-        return base[0]  # tanh(Z) or expit(Z)
+        return 2.0 * UNIT_ROUNDOFF * self.n_layers * scale
 
     def _mask(self, k, columns=None):
         if self.masks is None:
             return None
         return self.masks[k] if columns is None else self.masks[k][:, columns]
 
-    def _layer_of(self, block):
-        return block // 2, block % 2 == 1
-
     # ------------------------------------------------------------ loss changes
 
     def _loss_change(self, dZ):
         """Per-sample data-loss change for an output change ``dZ`` (..., n, k)."""
-        Z, Y = self.Z[-1], self.Y
-        if self.loss_name == "squared_error":
-            per_unit = (2.0 * (Z - Y) + dZ) * dZ
-            return per_unit.sum(axis=-1) / (2.0 * Z.shape[1])
-        linear = (Y * dZ).sum(axis=-1)
-        if self.loss_name == "log_loss":
-            return np.log1p((self.out * _expm1(dZ)).sum(axis=-1)) - linear
-        return np.log1p(self.out * _expm1(dZ)).sum(axis=-1) - linear
+        return self._loss.change(self.Z[-1], self.Y, self.out, dZ)
 
     def _loss_change_column(self, j, t):
         """Per-sample loss change when only output column ``j`` moves by ``t``.
 
         ``j`` has shape (m,), ``t`` shape (m, n); returns shape (m, n).
         """
-        Z, Y = self.Z[-1][:, j].T, self.Y[:, j].T
-        if self.loss_name == "squared_error":
-            return (2.0 * (Z - Y) + t) * t / (2.0 * self.Z[-1].shape[1])
-        return np.log1p(self.out[:, j].T * _expm1(t)) - Y * t
+        Z, Y, P = (M[:, j].T for M in (self.Z[-1], self.Y, self.out))
+        return self._loss.column_change(Z, Y, P, t, self.Z[-1].shape[1])
 
     def _loss_jet(self, dZ):
         """Taylor coefficients of the per-sample loss change (list of (..., n))."""
-        Z, Y = self.Z[-1], self.Y
-        if self.loss_name == "squared_error":
-            residual = 2.0 * (Z - Y)
-            linear = _jet_map(lambda term: residual * term, dZ)
-            terms = [
-                first if second is None else second if first is None else first + second
-                for first, second in zip(linear, _jet_mul(dZ, dZ))
-            ]
-            return _jet_map(lambda term: term.sum(axis=-1) / (2.0 * Z.shape[1]), terms)
-        linear = _jet_map(lambda term: (Y * term).sum(axis=-1), dZ)
-        expm1 = _jet_series(_EXPM1, _jet_powers(dZ))
-        if self.loss_name == "log_loss":
-            inner = _jet_map(lambda term: (self.out * term).sum(axis=-1), expm1)
-            change = _jet_series(_LOG1P, _jet_powers(inner))
-        else:
-            inner = _jet_map(lambda term: self.out * term, expm1)
-            change = _jet_map(
-                lambda term: term.sum(axis=-1),
-                _jet_series(_LOG1P, _jet_powers(inner)),
-            )
-        return [c if lin is None else c - lin for c, lin in zip(change, linear)]
+        return self._loss.jet(self.Z[-1], self.Y, self.out, dZ)
 
     # ------------------------------------------------------- exact propagation
 
@@ -451,11 +260,11 @@ class MLPFiniteDifferences:
         two signs. Returns the per-sample data-loss changes (m, n) for both and
         a kink flag (m,): a kept ReLU unit whose sign differs between the two.
         """
-        change = self._hidden.change
+        change = self._activation.change
         kinks = np.zeros(dZp.shape[0], dtype=bool)
         for k in range(layer, self.n_layers - 1):
             Z, base = self.Z[k], self.base[k]
-            if self._has_kink:
+            if self._activation.has_kink:
                 crossed = (Z + dZp > 0) != (Z + dZm > 0)
                 if self.masks is not None:
                     crossed &= self.masks[k] != 0
@@ -481,7 +290,7 @@ class MLPFiniteDifferences:
 
     # ------------------------------------------------------------- directions
 
-    def directions(self, block, D, eps):
+    def directions(self, block, D, eps, analytic=None):
         """Central differences along the rows of ``D`` (m, block size).
 
         Returns ``(numeric, kinks, noise, one_sided)``, each of shape (m,).
@@ -490,7 +299,7 @@ class MLPFiniteDifferences:
         difference at ``2 eps`` (Richardson). ``one_sided`` is all NaN (kinks
         along directions are not re-checked).
         """
-        k, is_bias = self._layer_of(block)
+        k, is_bias = block_layer(block)
         shape = self.blocks[block][2]
         D = np.asarray(D, dtype=np.float64).reshape((-1, *shape))
         n, units = self.Z[k].shape
@@ -539,7 +348,7 @@ class MLPFiniteDifferences:
 
     # ---------------------------------------------------------------- entries
 
-    def entries(self, block, flat, eps):
+    def entries(self, block, flat, eps, analytic=None):
         """Central differences of the entries ``flat`` (indices in the block).
 
         Returns ``(numeric, kinks, noise, one_sided)``, each of shape
@@ -550,7 +359,7 @@ class MLPFiniteDifferences:
         kink-crossing entry with the one-sided difference on the side away from
         the kink (NaN elsewhere, and where both sides cross one).
         """
-        k, is_bias = self._layer_of(block)
+        k, is_bias = block_layer(block)
         flat = np.asarray(flat, dtype=np.intp)
         units = self.Z[k].shape[1]
         rows, columns = (None, flat) if is_bias else np.divmod(flat, units)
@@ -577,11 +386,7 @@ class MLPFiniteDifferences:
         return self.A[k][:, rows[pos]].T
 
     def _output_entries(self, k, rows, columns, eps, numeric, noise):
-        Z, Y = self.Z[-1], self.Y
-        if self.loss_name == "squared_error":
-            slope = (Z - Y) / Z.shape[1]
-        else:
-            slope = self.out - Y
+        slope = self.slope
         step = self._rows_per_chunk(6 * self.X.shape[0])
         for start in range(0, columns.size, step):
             pos = np.arange(start, min(start + step, columns.size))
@@ -609,7 +414,7 @@ class MLPFiniteDifferences:
             yield unique[start:stop], positions
 
     def _hidden_entries(self, k, rows, columns, eps, numeric, kinks, noise, one, side):
-        change = self._hidden.change
+        change = self._activation.change
         slope = self.taylor[k][0]  # g'(Z[k])
         mask = self._mask(k)
         budget = self.max_exact
@@ -639,7 +444,7 @@ class MLPFiniteDifferences:
                 minus, tail_m, size_m = self._polynomial(a, cm)
                 value, size = self._central(plus, minus, eps)
                 up, down = plus @ self.scale, minus @ self.scale
-                redo = (tail_p + tail_m > _UNIT_ROUNDOFF * (size_p + size_m)) & ~crossed
+                redo = (tail_p + tail_m > UNIT_ROUNDOFF * (size_p + size_m)) & ~crossed
                 redo |= crossed & (np.cumsum(crossed) <= budget)
                 budget = max(0, budget - int(crossed.sum()))
                 if redo.any():
@@ -667,7 +472,7 @@ class MLPFiniteDifferences:
         a sign change between theta + eps e and theta - eps e.
         """
         none = np.zeros(Z.shape[0], dtype=bool)
-        if not self._has_kink:
+        if not self._activation.has_kink:
             return none, none
         positive = Z > 0
         up, down = (Z + step > 0) != positive, (Z - step > 0) != positive
@@ -748,7 +553,7 @@ class MLPFiniteDifferences:
         for u in range(k + 1, self.n_layers - 1):
             Z = self.Z[u]
             first = np.broadcast_to(dZ[0], (len(cols), *Z.shape))
-            if self._has_kink:
+            if self._activation.has_kink:
                 radii = self._merge_radii(radii, self._radii(u, first))
             taylor = self.taylor[u]
             if u == k + 1:
@@ -758,10 +563,10 @@ class MLPFiniteDifferences:
                     for q, coef in enumerate(taylor, start=1)
                 ]
             else:
-                dA = _jet_series(taylor, _jet_powers(dZ))
+                dA = jet_series(taylor, jet_powers(dZ))
             if self.masks is not None:
-                dA = _jet_map(lambda term, M=self.masks[u]: term * M, dA)
-            dZ = _jet_map(lambda term, W=self.coefs[u + 1]: term @ W, dA)
+                dA = jet_map(lambda term, M=self.masks[u]: term * M, dA)
+            dZ = jet_map(lambda term, W=self.coefs[u + 1]: term @ W, dA)
         shape = (len(cols), *self.Z[-1].shape)
         dZ = [None if term is None else np.broadcast_to(term, shape) for term in dZ]
         return self._loss_jet(dZ), radii

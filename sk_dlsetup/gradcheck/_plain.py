@@ -2,107 +2,15 @@
 
 Works on every object following the objective protocol (``theta0``, ``blocks``,
 ``loss(theta)``, ``gradient(theta)``). Besides the differences themselves it
-estimates the round-off noise of ``J`` (:func:`estimate_noise`) and recognizes
+measures the round-off noise of ``J`` (:func:`._noise.estimate_noise`) and recognizes
 kink crossings: through the objective's optional ``kink_signature(theta)`` hook
 when it has one, otherwise from one-sided differences (:func:`kinks_from_sides`).
 """
 
-import math
-
 import numpy as np
+from sklearn.utils import check_random_state
 
-_UNIT_ROUNDOFF = np.finfo(np.float64).eps
-
-
-def _difference_table(values):
-    """Rows k = 1..m of forward differences of ``values`` (m + 1 points)."""
-    table, current = [], np.asarray(values, dtype=np.float64)
-    for _ in range(len(values) - 1):
-        current = np.diff(current)
-        table.append(current)
-    return table
-
-
-def _noise_levels(values):
-    """``sigma_k`` and "differences change sign" for k = 1..m."""
-    levels, changes = [], []
-    for k, diffs in enumerate(_difference_table(values), start=1):
-        gamma = math.factorial(k) ** 2 / math.factorial(2 * k)
-        levels.append(math.sqrt(gamma * float(np.mean(diffs**2))))
-        changes.append(bool(np.any(diffs > 0) and np.any(diffs < 0)))
-    return levels, changes
-
-
-def ecnoise(values):
-    """Noise level of equally spaced function values (Moré and Wild's ECnoise).
-
-    For noise of standard deviation ``sigma``, the k-th differences have
-    ``E[(Δ^k f)^2] = sigma^2 (2k)! / (k!)^2`` while a smooth function's vanish
-    quickly with k. The estimate is the first level ``sigma_k`` that agrees
-    within a factor 4 with the next two and whose differences change sign.
-
-    Parameters
-    ----------
-    values : sequence of float
-        ``f(x + i h p)``, i = 0..m (m >= 4).
-
-    Returns
-    -------
-    sigma : float or None
-        The noise level; 0.0 when all values are equal (no noise visible at this
-        step); None when no level qualifies (the step is too large, or the
-        function is not smooth at this scale).
-
-    References
-    ----------
-    J. J. Moré and S. M. Wild, "Estimating computational noise", SIAM J. Sci.
-    Comput. 33(3), 2011.
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> noise = np.random.RandomState(0).normal(scale=1e-6, size=9)
-    >>> x = np.linspace(0, 1e-3, 9)
-    >>> sigma = ecnoise(1.0 + x + x**2 + noise)
-    >>> bool(3e-7 < sigma < 3e-6)
-    True
-    """
-    values = np.asarray(values, dtype=np.float64)
-    if np.all(values == values[0]):
-        return 0.0
-    levels, changes = _noise_levels(values)
-    for k in range(len(levels) - 2):
-        window = levels[k : k + 3]
-        if changes[k] and max(window) <= 4.0 * min(window):
-            return levels[k]
-    return None
-
-
-def estimate_noise(loss, theta0, loss0, rng, unit_roundoff=_UNIT_ROUNDOFF):
-    """Round-off noise of ``loss`` near ``theta0``, measured with ECnoise.
-
-    Evaluates ``loss`` at 9 points ``theta0 + i h p`` along a random direction
-    ``p`` moving every entry by about ``h`` times its own size (at least the
-    root-mean-square size), with ``h`` = 1e-9, then 1e-7 and 1e-5 while no
-    noise is visible (all values equal). If no level qualifies (not smooth at
-    that scale), the median of the high-order levels is used. Never less than
-    ``unit_roundoff * |loss0|``.
-    """
-    floor = unit_roundoff * abs(loss0)
-    scale = np.maximum(np.abs(theta0), np.sqrt(np.mean(theta0**2)) or 1.0)
-    direction = np.where(rng.random_sample(theta0.size) < 0.5, -1.0, 1.0) * scale
-    fallback = floor
-    for h in (1e-9, 1e-7, 1e-5):
-        values = [float(loss(theta0 + (i * h) * direction)) for i in range(-4, 5)]
-        if not np.all(np.isfinite(values)):
-            break
-        sigma = ecnoise(values)
-        if sigma:
-            return max(sigma, floor)
-        if sigma is None:
-            fallback = max(floor, float(np.median(_noise_levels(values)[0][3:])))
-            break
-    return fallback
+from ._noise import UNIT_ROUNDOFF, estimate_noise
 
 
 def kinks_from_sides(analytic, plus, minus, loss0, step_plus, step_minus, noise):
@@ -161,6 +69,8 @@ def _differ(a, b):
 class PlainFiniteDifferences:
     """Central differences from plain calls of ``objective.loss``.
 
+    Follows the engine interface of :mod:`._engines`.
+
     Parameters
     ----------
     objective : object
@@ -170,20 +80,46 @@ class PlainFiniteDifferences:
         float64 copy of ``objective.theta0``.
     loss0 : float
         ``objective.loss(theta0)``.
-    noise : float
-        Round-off noise of one evaluation of ``J`` (see :func:`estimate_noise`).
+    noise : float or None, default=None
+        Round-off noise of one evaluation of ``J``; None measures it with
+        :func:`estimate_noise`.
+    blocks : list of (name, slice, shape) or None, default=None
+        The validated blocks; None takes ``objective.blocks``.
+    rng : RandomState or None, default=None
+        Seeds the noise measurement.
 
     Every call of ``loss`` gets a fresh array, so objectives that keep a
     reference to their argument stay correct.
     """
 
-    def __init__(self, objective, theta0, loss0, noise):
+    name = "plain"
+    cheap_entries = False
+
+    def __init__(self, objective, theta0, loss0, noise=None, *, blocks=None, rng=None):
         self.objective = objective
         self.theta0 = theta0
         self.loss0 = loss0
-        self.noise = noise
+        self.blocks = list(objective.blocks if blocks is None else blocks)
+        dtype = np.dtype(getattr(objective, "dtype", np.float64))
+        self.unit_roundoff = (
+            float(np.finfo(dtype).eps) if dtype.kind == "f" else UNIT_ROUNDOFF
+        )
+        if noise is None:
+            noise = estimate_noise(
+                objective.loss,
+                theta0,
+                loss0,
+                check_random_state(rng),
+                self.unit_roundoff,
+            )
+        self.noise = self.evaluation_noise = noise
         self.signature = getattr(objective, "kink_signature", None)
         self._signature0 = None
+
+    @staticmethod
+    def full_limit(n_entries):
+        """Mode 'auto' checks every entry up to the 'sampled' budget."""
+        return n_entries
 
     def _evaluate(self, perturb, count):
         """Losses at theta0 ± each perturbation, and kink crossings from the hook.
@@ -235,13 +171,13 @@ class PlainFiniteDifferences:
         noise = np.sqrt(2.0) * self.noise / (step_plus + step_minus)
         return numeric, kinks, noise, one_sided
 
-    def entries(self, block_slice, flat, eps, analytic):
-        """Central differences of the entries ``flat`` of a block.
+    def entries(self, block, flat, eps, analytic):
+        """Central differences of the entries ``flat`` of block number ``block``.
 
         The steps actually taken, ``(theta + eps) - theta``, are used, so the
         rounding of ``theta ± eps`` does not bias the result.
         """
-        positions = block_slice.start + np.asarray(flat, dtype=np.intp)
+        positions = self.blocks[block][1].start + np.asarray(flat, dtype=np.intp)
 
         def perturb(m, sign):
             theta = self.theta0.copy()
@@ -252,9 +188,10 @@ class PlainFiniteDifferences:
         values = self._evaluate(perturb, positions.size)
         return self._finish(analytic, *values)
 
-    def directions(self, block_slice, D, eps, analytic):
+    def directions(self, block, D, eps, analytic):
         """Central differences along the rows of ``D`` (unit vectors in a block)."""
         D = np.asarray(D, dtype=np.float64)
+        block_slice = self.blocks[block][1]
 
         def perturb(m, sign):
             theta = self.theta0.copy()

@@ -1,4 +1,4 @@
-"""Losses paired with their canonical output activations.
+"""Losses paired with their canonical output activations, in one table.
 
 Each loss works from the output *pre-activation* ``Z`` (log-sum-exp and softplus
 forms, so saturated outputs give finite values) and, in the same pass, turns
@@ -14,6 +14,15 @@ The data term is scikit-learn's:
     J_{data} = \\frac{\\sum_i s_i \\ell_i}{\\sum_i s_i}
 
 with ``s_i = 1`` when there are no sample weights.
+
+Functions that overwrite an argument carry the ``inplace_`` prefix
+(scikit-learn's convention). Beside each loss sit the rules the fast gradient
+check (:mod:`sk_dlsetup.gradcheck._fast`) needs: the per-sample *change* of
+the loss when the output pre-activation moves by ``dZ``, written without
+cancellation (``log1p`` / ``expm1``), the same when one output column alone
+moves, its Taylor coefficients (a jet, see :mod:`._series`), and the size of
+the terms of the output delta (for round-off bounds). They take the output
+``P = output(Z)`` precomputed.
 """
 
 from typing import NamedTuple
@@ -21,8 +30,20 @@ from typing import NamedTuple
 import numpy as np
 from scipy.special import expit
 
+from ._series import (
+    EXPM1,
+    LOG1P,
+    jet_add,
+    jet_map,
+    jet_mul,
+    jet_powers,
+    jet_series,
+    jet_sub,
+    small_expm1,
+)
 
-def binary_log_loss(Z, Y):
+
+def inplace_binary_log_loss(Z, Y):
     """Logistic outputs: per-sample ``sum_k softplus(z) - y z``; ``Z <- expit(Z) - Y``.
 
     ``softplus(z) - y z`` equals ``-[y log p + (1 - y) log(1 - p)]`` for
@@ -32,7 +53,7 @@ def binary_log_loss(Z, Y):
     --------
     >>> import numpy as np
     >>> Z, Y = np.array([[0.0], [2.0]]), np.array([[1.0], [0.0]])
-    >>> per_sample = binary_log_loss(Z, Y)
+    >>> per_sample = inplace_binary_log_loss(Z, Y)
     >>> bool(np.allclose(per_sample, [np.log(2), 2 + np.log1p(np.exp(-2))]))
     True
     >>> bool(np.allclose(Z, [[0.5 - 1], [1 / (1 + np.exp(-2))]]))
@@ -45,14 +66,14 @@ def binary_log_loss(Z, Y):
     return per_sample.sum(axis=1)
 
 
-def softmax_log_loss(Z, Y):
+def inplace_softmax_log_loss(Z, Y):
     """Softmax outputs: per-sample ``logsumexp(z) - sum(y z)``; ``Z <- softmax(Z) - Y``.
 
     Examples
     --------
     >>> import numpy as np
     >>> Z, Y = np.zeros((2, 4)), np.eye(4)[:2]
-    >>> bool(np.allclose(softmax_log_loss(Z, Y), np.log(4)))
+    >>> bool(np.allclose(inplace_softmax_log_loss(Z, Y), np.log(4)))
     True
     >>> Z[0]
     array([-0.75,  0.25,  0.25,  0.25])
@@ -66,14 +87,14 @@ def softmax_log_loss(Z, Y):
     return np.log(normalizer[:, 0]) - target_logit
 
 
-def half_squared_error(Z, Y):
+def inplace_half_squared_error(Z, Y):
     """Identity outputs: per-sample ``sum_k (z - y)^2 / (2 k)``; ``Z <- (Z - Y) / k``.
 
     Examples
     --------
     >>> import numpy as np
     >>> Z = np.array([[1.0, 3.0]])
-    >>> half_squared_error(Z, np.zeros((1, 2))), Z
+    >>> inplace_half_squared_error(Z, np.zeros((1, 2))), Z
     (array([2.5]), array([[0.5, 1.5]]))
     """
     Z -= Y
@@ -85,12 +106,12 @@ def half_squared_error(Z, Y):
     return per_sample
 
 
-def logistic_output(Z):
+def inplace_logistic_output(Z):
     """Sigmoid of each output unit (binary and multilabel), in place."""
     return expit(Z, out=Z)
 
 
-def softmax_output(Z):
+def inplace_softmax_output(Z):
     """Row-wise softmax (multiclass), in place, shifted by the row maximum."""
     Z -= _row_max(Z)
     np.exp(Z, out=Z)
@@ -128,22 +149,108 @@ def identity_output(Z):
     return Z
 
 
+# --------------------------------------------------------------------------
+# The fast gradient check's rules, per loss (see the module docstring).
+
+
+def _linear_jet(Y, dZ):
+    """The jet of ``sum_k y_k dz_k``, the part every log-loss change shares."""
+    return jet_map(lambda term: (Y * term).sum(axis=-1), dZ)
+
+
+def _logistic_change(Z, Y, P, dZ):
+    """``sum_k log(1 + p_k expm1(dz_k)) - y_k dz_k`` per sample."""
+    return np.log1p(P * small_expm1(dZ)).sum(axis=-1) - (Y * dZ).sum(axis=-1)
+
+
+def _log_column_change(Zj, Yj, Pj, t, n_outputs):
+    """One output column moved by ``t``: ``log(1 + p_j expm1(t)) - y_j t``.
+
+    The same for softmax and logistic outputs when one logit alone moves.
+    """
+    return np.log1p(Pj * small_expm1(t)) - Yj * t
+
+
+def _logistic_jet(Z, Y, P, dZ):
+    inner = jet_map(lambda term: P * term, jet_series(EXPM1, jet_powers(dZ)))
+    change = jet_map(
+        lambda term: term.sum(axis=-1), jet_series(LOG1P, jet_powers(inner))
+    )
+    return jet_sub(change, _linear_jet(Y, dZ))
+
+
+def _log_delta_size(Z, Y, P):
+    """Sizes of the output delta's terms ``p - y``: ``|p| + |y|``."""
+    return P + np.abs(Y)
+
+
+def _softmax_change(Z, Y, P, dZ):
+    """``log(sum_k p_k exp(dz_k)) - sum_k y_k dz_k`` per sample."""
+    return np.log1p((P * small_expm1(dZ)).sum(axis=-1)) - (Y * dZ).sum(axis=-1)
+
+
+def _softmax_jet(Z, Y, P, dZ):
+    expm1 = jet_series(EXPM1, jet_powers(dZ))
+    inner = jet_map(lambda term: (P * term).sum(axis=-1), expm1)
+    return jet_sub(jet_series(LOG1P, jet_powers(inner)), _linear_jet(Y, dZ))
+
+
+def _squared_change(Z, Y, P, dZ):
+    """``sum_k (2 (z_k - y_k) + dz_k) dz_k / (2 k)`` per sample."""
+    per_unit = (2.0 * (Z - Y) + dZ) * dZ
+    return per_unit.sum(axis=-1) / (2.0 * Z.shape[1])
+
+
+def _squared_column_change(Zj, Yj, Pj, t, n_outputs):
+    return (2.0 * (Zj - Yj) + t) * t / (2.0 * n_outputs)
+
+
+def _squared_jet(Z, Y, P, dZ):
+    residual = 2.0 * (Z - Y)
+    terms = jet_add(jet_map(lambda term: residual * term, dZ), jet_mul(dZ, dZ))
+    return jet_map(lambda term: term.sum(axis=-1) / (2.0 * Z.shape[1]), terms)
+
+
+def _squared_delta_size(Z, Y, P):
+    """Sizes of the output delta's terms ``(z - y) / k``."""
+    return (np.abs(Z) + np.abs(Y)) / Z.shape[1]
+
+
 class Loss(NamedTuple):
-    """A loss, ``per_sample(Z, Y)``, and its canonical output activation."""
+    """A loss, its canonical output activation and its expansions.
+
+    ``per_sample(Z, Y)`` returns the per-sample losses and turns ``Z`` into
+    the output delta in place; ``output(Z)`` is the output activation (in
+    place). ``change``, ``column_change``, ``jet`` and ``delta_size`` are the
+    fast gradient check's rules (see the module docstring).
+    """
 
     per_sample: object
     output: object
     output_name: str
+    change: object  # (Z, Y, P, dZ) -> per-sample loss change
+    column_change: object  # (Zj, Yj, Pj, t, n_outputs) -> the same, one column
+    jet: object  # (Z, Y, P, dZ jet) -> jet of the per-sample loss change
+    delta_size: object  # (Z, Y, P) -> sizes of the output delta's terms
 
 
 LOSSES = {
-    "binary_log_loss": Loss(binary_log_loss, logistic_output, "logistic"),
-    "log_loss": Loss(softmax_log_loss, softmax_output, "softmax"),
-    "squared_error": Loss(half_squared_error, identity_output, "identity"),
-}
+    "binary_log_loss": Loss(
+        inplace_binary_log_loss, inplace_logistic_output, "logistic",
+        _logistic_change, _log_column_change, _logistic_jet, _log_delta_size,
+    ),
+    "log_loss": Loss(
+        inplace_softmax_log_loss, inplace_softmax_output, "softmax",
+        _softmax_change, _log_column_change, _softmax_jet, _log_delta_size,
+    ),
+    "squared_error": Loss(
+        inplace_half_squared_error, identity_output, "identity",
+        _squared_change, _squared_column_change, _squared_jet, _squared_delta_size,
+    ),
+}  # fmt: skip
 
 
-def data_loss_and_delta(Z, Y, loss, sample_weight=None):
+def inplace_data_loss_and_delta(Z, Y, loss, sample_weight=None):
     """Weighted mean loss of output pre-activation ``Z``; turns ``Z`` into ``dJ/dZ``.
 
     Parameters

@@ -34,7 +34,6 @@ from ._network import (
     pack,
     parameter_blocks,
     predict_output,
-    rows_per_chunk,
     transposed_rows,
     unpack,
 )
@@ -653,15 +652,7 @@ class _BaseMLPFromScratch(BaseEstimator):
 
     def _decision(self, X):
         """Output pre-activation for validated X, in bounded-memory chunks."""
-        # Two layers' activations per row live at once.
-        chunk = rows_per_chunk(X.dtype.itemsize * max(self._layer_units) * 2)
-        dtype = np.result_type(X.dtype, self.coefs_[0].dtype)
-        out = np.empty((X.shape[0], self.n_outputs_), dtype=dtype)
-        for rows in gen_batches(X.shape[0], chunk):
-            out[rows] = predict_output(
-                X[rows], self.coefs_, self.intercepts_, self.activation
-            )
-        return out
+        return predict_output(X, self.coefs_, self.intercepts_, self.activation)
 
     def _output(self, X):
         """Output-layer activations for validated X."""

@@ -27,9 +27,10 @@ from typing import NamedTuple
 
 import numpy as np
 from sklearn import get_config
+from sklearn.utils import gen_batches
 
 from ._activations import ACTIVATIONS
-from ._losses import data_loss_and_delta
+from ._losses import inplace_data_loss_and_delta
 
 # Cap on the working memory of a chunked forward pass. scikit-learn's
 # working_memory (1 GiB by default) bounds it too; past a few thousand rows a
@@ -73,6 +74,19 @@ def parameter_blocks(layer_units):
             blocks.append((name, slice(start, start + size), shape))
             start += size
     return blocks
+
+
+def block_layer(block):
+    """``(layer, is_bias)`` of the ``block``-th block of theta (0-based layer).
+
+    Blocks alternate ``W1, b1, W2, b2, ...`` (:func:`parameter_blocks`).
+
+    Examples
+    --------
+    >>> [block_layer(b) for b in range(4)]
+    [(0, False), (0, True), (1, False), (1, True)]
+    """
+    return block // 2, block % 2 == 1
 
 
 def unpack(theta, blocks):
@@ -191,8 +205,10 @@ class Activations(NamedTuple):
             self.batch(X.shape[0])[...] = X
 
 
-def allocate_activations(n_samples, layer_units, dtype, dropout=False):
+def allocate_activations(n_samples, layer_units, dtype, dropout=False, backward=True):
     """:class:`Activations` for a batch of up to ``n_samples`` samples.
+
+    ``backward=False`` leaves out the buffers only backpropagation needs.
 
     Examples
     --------
@@ -215,16 +231,36 @@ def allocate_activations(n_samples, layer_units, dtype, dropout=False):
         for units, A in zip(layer_units[1:-1], acts[1:-1])
     ]
     deltas = [None] + [
-        np.empty((units, n_samples), dtype) for units in layer_units[1:-1]
+        np.empty((units, n_samples), dtype) if backward else None
+        for units in layer_units[1:-1]
     ]
     return Activations(inputs, acts, hidden, deltas)
 
 
-def forward(X, layers, activation, buffers, keep_masks=None):
+def forward(X, layers, activation, buffers, keep_masks=None, preactivations=None):
     """Fill ``buffers`` for input ``X``; return the output pre-activation ``Z[L].T``.
 
-    ``layers`` are the ``[W; b]`` blocks of :func:`layer_views`; ``buffers``
-    an :class:`Activations` for at least ``len(X)`` samples.
+    The network's one forward pass: training, prediction, the layer
+    statistics and the fast gradient check all run it. ``layers`` are the
+    ``[W; b]`` blocks of :func:`layer_views`; ``buffers`` an
+    :class:`Activations` for at least ``len(X)`` samples. If
+    ``preactivations`` is a list, a copy of each hidden layer's
+    pre-activation ``Z[l].T`` (units x samples) is appended to it before the
+    activation overwrites it.
+
+    Examples
+    --------
+    >>> theta = np.arange(26.0) / 26
+    >>> layers = layer_views(theta, parameter_blocks([3, 4, 2]))
+    >>> X = np.ones((5, 3))
+    >>> kept = []
+    >>> buffers = allocate_activations(5, [3, 4, 2], np.float64)
+    >>> Z = forward(X, layers, "relu", buffers, preactivations=kept)
+    >>> Z.shape, kept[0].shape  # one column per sample
+    ((2, 5), (4, 5))
+    >>> W1, b1 = theta[:12].reshape(3, 4), theta[12:16]
+    >>> bool(np.allclose(kept[0].T, X @ W1 + b1))
+    True
     """
     g = ACTIVATIONS[activation].forward
     buffers = buffers.rows(X.shape[0])
@@ -237,6 +273,8 @@ def forward(X, layers, activation, buffers, keep_masks=None):
         else:
             H = hidden[layer + 1]
             np.matmul(layers[layer].T, acts[layer], out=H)
+            if preactivations is not None:
+                preactivations.append(H.copy())
             g(H)
             if keep_masks is not None:
                 np.multiply(H, keep_masks[layer].T, out=acts[layer + 1][:-1])
@@ -313,7 +351,7 @@ def backprop(
     buffers = buffers.rows(n_samples)
     Z = forward(X, layers, activation, buffers, keep_masks)
     # The losses take samples as rows: Z.T is a view, no copy.
-    value = data_loss_and_delta(Z.T, Y, loss, sample_weight)
+    value = inplace_data_loss_and_delta(Z.T, Y, loss, sample_weight)
     sw_sum = n_samples if sample_weight is None else float(sample_weight.sum())
     value += l2_penalty(layers, alpha, sw_sum)
     if gradient:
@@ -330,15 +368,26 @@ def backprop(
 
 
 def predict_output(X, coefs, intercepts, activation):
-    """Output pre-activation ``Z[L]`` for ``X`` without keeping the hidden layers."""
-    g = ACTIVATIONS[activation].forward
-    A = X
-    for layer, (W, b) in enumerate(zip(coefs, intercepts)):
-        A = A @ W
-        A += b
-        if layer < len(coefs) - 1:
-            g(A)
-    return A
+    """Output pre-activation ``Z[L]`` (samples as rows) for ``X``, by :func:`forward`.
+
+    Runs in chunks of rows whose activations stay within :func:`rows_per_chunk`,
+    in the wider of ``X``'s and the weights' dtypes.
+
+    Examples
+    --------
+    >>> coefs, intercepts = [np.eye(2), np.ones((2, 1))], [np.zeros(2), np.zeros(1)]
+    >>> predict_output(np.array([[1.0, -2.0]]), coefs, intercepts, "relu")
+    array([[1.]])
+    """
+    units = [X.shape[1], *(W.shape[1] for W in coefs)]
+    dtype = np.result_type(X.dtype, coefs[0].dtype)
+    layers = layer_views(pack(coefs, intercepts, dtype=dtype), parameter_blocks(units))
+    chunk = min(X.shape[0], rows_per_chunk(dtype.itemsize * (sum(units) + len(units))))
+    buffers = allocate_activations(max(chunk, 1), units, dtype, backward=False)
+    out = np.empty((X.shape[0], units[-1]), dtype)
+    for rows in gen_batches(X.shape[0], max(chunk, 1)):
+        out[rows] = forward(X[rows], layers, activation, buffers).T
+    return out
 
 
 def draw_keep_masks(rng, n_samples, hidden_units, keep_prob, dtype):

@@ -7,6 +7,7 @@ Any model exposing ``objective(X, y)`` returning an object with ``theta0``,
 
 import numpy as np
 
+from ._activations import ACTIVATIONS
 from ._network import (
     allocate_activations,
     backprop,
@@ -15,6 +16,7 @@ from ._network import (
     pack,
     parameter_blocks,
     transposed_rows,
+    unpack,
 )
 
 
@@ -51,6 +53,14 @@ class MLPObjective:
         Where each ``W[l]`` / ``b[l]`` lives in theta.
     layer_units : list of int
         ``[n_features, hidden..., n_outputs]``.
+    X, Y, activation, loss_name, alpha, sample_weight, keep_masks
+        The problem as given (``Y`` in X's dtype): what the fast gradient
+        check (:mod:`sk_dlsetup.gradcheck._fast`) reads to take the network's
+        finite differences layer by layer.
+    sw_sum : float
+        ``sum(sample_weight)``, or the number of samples.
+    dtype : numpy dtype
+        The dtype the network is evaluated in (X's).
 
     Examples
     --------
@@ -109,6 +119,36 @@ class MLPObjective:
         self._X = self._buffers.batch(n_samples)
         self._Y = transposed_rows(self.Y)
         self._cached_theta = None
+
+    def astype(self, dtype):
+        """This objective evaluated in ``dtype`` (``self`` if it already is).
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> obj = MLPObjective([np.ones((2, 1), np.float32)], [np.zeros(1, np.float32)],
+        ...                    np.ones((3, 2), np.float32), np.zeros((3, 1)),
+        ...                    activation="relu", loss="squared_error", alpha=0.0)
+        >>> obj.astype(np.float64).loss(obj.theta0)
+        2.0
+        """
+        dtype = np.dtype(dtype)
+        if dtype == self.dtype:
+            return self
+        theta = np.array(self.theta0, dtype=dtype)
+        coefs, intercepts = unpack(theta, self.blocks)
+        weights, masks = self.sample_weight, self.keep_masks
+        return MLPObjective(
+            coefs,
+            intercepts,
+            self.X.astype(dtype),
+            self.Y.astype(dtype),
+            activation=self.activation,
+            loss=self.loss_name,
+            alpha=self.alpha,
+            sample_weight=None if weights is None else np.asarray(weights, dtype),
+            keep_masks=None if masks is None else [M.astype(dtype) for M in masks],
+        )
 
     @property
     def n_params(self):
@@ -187,8 +227,6 @@ class MLPObjective:
         >>> obj.kink_signature(obj.theta0)
         array([ True, False])
         """
-        from ._activations import ACTIVATIONS
-
         if not ACTIVATIONS[self.activation].has_kink:
             return np.zeros(0, dtype=bool)
         self._load(theta)

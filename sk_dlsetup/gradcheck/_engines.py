@@ -1,0 +1,50 @@
+"""Finite-difference engines behind one interface, and the choice between them.
+
+An engine answers, for block number ``block`` of the objective's blocks::
+
+    engine.entries(block, flat, eps, analytic) -> (numeric, kinks, noise, one_sided)
+    engine.directions(block, D, eps, analytic) -> (numeric, kinks, noise, one_sided)
+
+the central differences of the block's entries ``flat`` (or along the rows of
+``D``), which of them crossed a kink, the error each may show on a correct
+model, and a one-sided re-check of kink entries (NaN elsewhere); ``analytic``
+is backprop's value of each, for engines that locate kinks from it. It also
+has ``name`` (the report's ``engine``), ``evaluation_noise`` (the round-off of
+one evaluation of J), ``unit_roundoff`` (of the dtype it evaluates in),
+``full_limit(n_entries)`` (mode 'auto' checks every entry up to that many
+parameters) and ``cheap_entries`` (a failing directional block is re-checked
+entry by entry in full rather than sampled).
+
+- :class:`~._plain.PlainFiniteDifferences`: any objective, two calls of
+  ``objective.loss`` per value.
+- :class:`~._fast.MLPFiniteDifferences`: sk_dlsetup's MLP objective,
+  layer-wise, far cheaper and less noisy.
+"""
+
+from ..neural_network._objective import MLPObjective
+from ._fast import MLPFiniteDifferences
+from ._plain import PlainFiniteDifferences
+
+
+def uses_mlp_loss(objective):
+    """Whether ``objective`` is an :class:`MLPObjective` with the network's own J.
+
+    The fast engine computes J from the network's tables, so it stands in for
+    ``objective.loss`` only where that *is* the MLPObjective's ``loss``, not
+    for a subclass that redefines it.
+    """
+    return isinstance(objective, MLPObjective) and type(objective).loss is (
+        MLPObjective.loss
+    )
+
+
+def make_engine(objective, blocks, theta0, loss0, rng, fast, notes):
+    """The engine for ``objective``: the MLP fast path if allowed and valid."""
+    if fast and uses_mlp_loss(objective):
+        return MLPFiniteDifferences(objective, loss0=loss0)
+    if fast and isinstance(objective, MLPObjective):
+        notes.append(
+            f"{type(objective).__name__} redefines MLPObjective.loss: checked "
+            f"with plain evaluations of objective.loss."
+        )
+    return PlainFiniteDifferences(objective, theta0, loss0, blocks=blocks, rng=rng)

@@ -25,7 +25,7 @@ def replay_sgd_epoch(model, X, y):
     theta : ndarray
         The weights after the epoch.
     """
-    rng = copy.deepcopy(model._random_state)
+    rng = copy.deepcopy(model._training.rng)
     hidden = list(model.hidden_layer_sizes)
     batch_size = model.batch_size
     coefs, intercepts = model.coefs_, model.intercepts_

@@ -25,7 +25,8 @@ from sklearn.model_selection import train_test_split
 from sklearn.neural_network import MLPClassifier, MLPRegressor
 from threadpoolctl import threadpool_limits
 
-import sk_dlsetup.neural_network._mlp
+import sk_dlsetup.neural_network._classifier
+import sk_dlsetup.neural_network._training
 from sk_dlsetup import InputNormalizer, MLPFromScratch, MLPFromScratchRegressor
 
 REGRESSION_TASKS = ("regression", "multioutput")
@@ -196,7 +197,7 @@ def test_mlp_training_matches_sklearn_trajectory(
     assert ours.n_iter_ == theirs.n_iter_ == len(ours.loss_curve_)
     if "tol" in solver_params:
         assert ours.n_iter_ < n_epochs  # stopped by n_iter_no_change
-        assert ours._optimizer.learning_rate == theirs._optimizer.learning_rate
+        assert ours._training.optimizer.learning_rate == theirs._optimizer.learning_rate
     else:
         assert ours.n_iter_ == n_epochs
     if task != "regression":
@@ -636,7 +637,7 @@ def test_mlp_early_stopping_restores_best_weights(request, task, monkeypatch):
         splits.append(train_test_split(*arrays, **kwargs))
         return splits[-1]
 
-    monkeypatch.setattr(sk_dlsetup.neural_network._mlp, "train_test_split", spy)
+    monkeypatch.setattr(sk_dlsetup.neural_network._training, "train_test_split", spy)
     model = _estimators(task)[0](
         hidden_layer_sizes=(32,),
         early_stopping=True,
@@ -937,7 +938,7 @@ def test_encode_targets_equals_label_binarizer(y, fit_on, dtype):
     from sklearn.preprocessing import LabelBinarizer
 
     binarizer = LabelBinarizer().fit(y if fit_on is None else fit_on)
-    Y = sk_dlsetup.neural_network._mlp._encode_targets(binarizer, y, dtype)
+    Y = sk_dlsetup.neural_network._classifier._encode_targets(binarizer, y, dtype)
     assert Y.dtype == dtype
     assert_array_equal(Y, binarizer.transform(y))
 

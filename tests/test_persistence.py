@@ -96,7 +96,7 @@ def test_skops_round_trip_with_trusted_types(digits, tmp_path):
     path = tmp_path / "model.skops"
     sio.dump(model, path)
     untrusted = sio.get_untrusted_types(file=path)
-    assert "sk_dlsetup.neural_network._mlp.MLPFromScratch" in untrusted
+    assert "sk_dlsetup.neural_network._classifier.MLPFromScratch" in untrusted
     assert "sk_dlsetup.preprocessing._normalizer.InputNormalizer" in untrusted
     restored = sio.load(path, trusted=untrusted)
     np.testing.assert_array_equal(restored.predict_proba(X), model.predict_proba(X))

@@ -340,7 +340,8 @@ def test_package_imports_without_matplotlib():
     """Importing sk_dlsetup and its diagnostics does not import matplotlib."""
     code = (
         "import sys; sys.modules['matplotlib'] = None; "
-        "import sk_dlsetup, sk_dlsetup.diagnostics, sk_dlsetup.diagnostics._display; "
+        "import sk_dlsetup, sk_dlsetup.diagnostics._layer_displays, "
+        "sk_dlsetup.diagnostics._gradcheck_display; "
         "print(sk_dlsetup.diagnostics.LayerStatisticsDisplay.__name__)"
     )
     result = subprocess.run(

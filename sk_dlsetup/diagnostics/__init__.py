@@ -13,7 +13,8 @@
 """
 
 from ._conditioning import linear_conditioning
-from ._display import GradientCheckDisplay, LayerHistoryDisplay, LayerStatisticsDisplay
+from ._gradcheck_display import GradientCheckDisplay
+from ._layer_displays import LayerHistoryDisplay, LayerStatisticsDisplay
 from ._layer_statistics import layer_statistics
 
 __all__ = [

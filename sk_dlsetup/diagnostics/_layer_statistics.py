@@ -5,30 +5,32 @@ from sklearn.pipeline import Pipeline
 from sklearn.utils import gen_batches
 from sklearn.utils.validation import check_array, check_is_fitted
 
-from ..neural_network._losses import LOSSES
+from .._compat import _safe_indexing
+from ..neural_network._losses import OUTPUTS
 from ..neural_network._network import (
     allocate_activations,
-    backprop,
     block_norms,
     forward,
     layer_views,
     pack,
     parameter_blocks,
     rows_per_chunk,
-    transposed_rows,
 )
 from ..preprocessing._moments import RunningMoments
 
 
-def _final_estimator(estimator, X):
-    """The network at the end of ``estimator`` and X transformed up to it."""
+def final_step(estimator, X=None):
+    """The last step of a Pipeline (or the estimator itself), and X brought to it.
+
+    With ``X``, the fitted Pipeline's earlier steps transform it.
+    """
     if isinstance(estimator, Pipeline):
-        check_is_fitted(estimator)
-        for _, step in estimator.steps[:-1]:
-            if step not in (None, "passthrough"):
-                X = step.transform(X)
+        if X is not None:
+            check_is_fitted(estimator)
+            for _, step in estimator.steps[:-1]:
+                if step not in (None, "passthrough"):
+                    X = step.transform(X)
         estimator = estimator.steps[-1][1]
-    check_is_fitted(estimator, "coefs_")
     return estimator, X
 
 
@@ -37,35 +39,32 @@ def _chunk_rows(estimator, X):
     return rows_per_chunk(row_bytes)
 
 
-def _weighted_gradient(estimator, X, Y, rows, dtype):
-    """Data-term gradient over X in bounded chunks, as float64 ``[dW; db]`` blocks.
+def _gradient_norms(estimator, X, y, rows):
+    """Per layer ``||dW||`` and ``||db||`` of the objective on all of ``X``.
 
-    The L2 term is added by the caller.
+    The gradient is accumulated over chunks of ``rows`` rows from the
+    estimator's own ``objective`` (dropout off): each chunk's data term
+    weighted by its share of the rows, plus the L2 term of the whole data,
+    which the objective's ``penalty_gradient`` hook separates (without the
+    hook, one pass over all rows).
     """
-    units = [X.shape[1], *(W.shape[1] for W in estimator.coefs_)]
-    blocks = parameter_blocks(units)
-    buffers = allocate_activations(min(rows, X.shape[0]), units, dtype)
-    layers = layer_views(
-        pack(estimator.coefs_, estimator.intercepts_, dtype=dtype), blocks
-    )
-    chunk_grad = np.empty(blocks[-1][1].stop, dtype)
-    chunk_layers = layer_views(chunk_grad, blocks)
-    grad = np.zeros(chunk_grad.size)
-    Y = transposed_rows(Y)  # the network's column-per-sample layout
-    for chunk in gen_batches(X.shape[0], rows):
-        share = (chunk.stop - chunk.start) / X.shape[0]
-        backprop(
-            X[chunk],
-            Y[chunk],
-            layers,
-            chunk_layers,
-            buffers,
-            activation=estimator.activation,
-            loss=estimator._loss_name,
-            alpha=0.0,
-        )
-        grad += share * chunk_grad
-    return layer_views(grad, blocks)
+    n_samples = X.shape[0]
+    grad = penalty = None
+    for chunk in gen_batches(n_samples, rows):
+        y_chunk = _safe_indexing(y, chunk)
+        objective = estimator.objective(X[chunk], y_chunk, dropout="off")
+        theta = objective.theta0
+        if not hasattr(objective, "penalty_gradient"):
+            if rows < n_samples:
+                return _gradient_norms(estimator, X, y, n_samples)
+            return block_norms(layer_views(objective.gradient(theta), objective.blocks))
+        chunk_penalty = objective.penalty_gradient(theta)
+        share = (chunk.stop - chunk.start) / n_samples
+        data = share * (objective.gradient(theta) - chunk_penalty)
+        grad = data if grad is None else grad + data
+        if penalty is None:  # alpha / n_chunk * W, rescaled to alpha / n_samples * W
+            penalty = share * chunk_penalty
+    return block_norms(layer_views(grad + penalty, objective.blocks))
 
 
 def layer_statistics(estimator, X, y=None):
@@ -120,7 +119,8 @@ def layer_statistics(estimator, X, y=None):
     >>> std_per_layer("random")  # N(0, 0.01^2): the signal vanishes
     ['7e-02', '9e-06', '1e-09', '2e-13']
     """
-    estimator, X = _final_estimator(estimator, X)
+    estimator, X = final_step(estimator, X)
+    check_is_fitted(estimator, "coefs_")
     X = check_array(X, dtype=(np.float64, np.float32))
     if X.shape[1] != estimator.coefs_[0].shape[0]:
         raise ValueError(
@@ -129,7 +129,7 @@ def layer_statistics(estimator, X, y=None):
         )
     dtype = estimator.coefs_[0].dtype
     X = X.astype(dtype, copy=False)
-    output = LOSSES[estimator._loss_name].output
+    output = OUTPUTS[estimator.out_activation_]
     n_layers = len(estimator.coefs_)
     pre = [RunningMoments() for _ in range(n_layers)]
     post = [RunningMoments() for _ in range(n_layers)]
@@ -169,10 +169,7 @@ def layer_statistics(estimator, X, y=None):
         for layer in range(n_layers)
     ]
     if y is not None:
-        _, Y = estimator._validate_objective_data(X, y)
-        grad_layers = _weighted_gradient(estimator, X, Y, rows, dtype)
-        for grad, W in zip(grad_layers, estimator.coefs_):
-            grad[:-1] += (estimator.alpha / X.shape[0]) * W
-        for row, dW_norm, db_norm in zip(stats, *block_norms(grad_layers)):
+        norms = _gradient_norms(estimator, X, y, rows)
+        for row, dW_norm, db_norm in zip(stats, *norms):
             row["dW_norm"], row["db_norm"] = float(dW_norm), float(db_norm)
     return stats

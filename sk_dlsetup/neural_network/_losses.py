@@ -249,6 +249,9 @@ LOSSES = {
     ),
 }  # fmt: skip
 
+#: The output activations by name, as estimators report them (``out_activation_``).
+OUTPUTS = {loss.output_name: loss.output for loss in LOSSES.values()}
+
 
 def inplace_data_loss_and_delta(Z, Y, loss, sample_weight=None):
     """Weighted mean loss of output pre-activation ``Z``; turns ``Z`` into ``dJ/dZ``.

@@ -1,77 +1,15 @@
-"""Plots of the why-numbers, in scikit-learn's Display style.
-
-Each Display holds the numbers it draws; ``from_estimator`` / ``from_report``
-compute them and call ``plot(ax=...)``, which draws on ``ax`` (or a new figure)
-and stores the matplotlib objects as attributes ending in ``_``. matplotlib is
-an optional dependency, imported only when something is drawn.
-"""
+"""Displays of the layer statistics: across depth, and across training epochs."""
 
 import numpy as np
 from sklearn.utils.validation import check_is_fitted
 
-from ..gradcheck import check_gradients
-from ._layer_statistics import layer_statistics
-
-_VERDICT_COLORS = {"pass": "#1a7f37", "warn": "#bf8700", "fail": "#cf222e"}
-_LOG_STATISTICS = {
-    "preactivation_std",
-    "activation_std",
-    "dW_norm",
-    "db_norm",
-}
-_STATISTIC_LABELS = {
-    "preactivation_mean": "mean of Z[l]",
-    "preactivation_std": "std of Z[l]",
-    "activation_mean": "mean of A[l]",
-    "activation_std": "std of A[l]",
-    "dead_fraction": "fraction of dead units",
-    "dW_norm": "||dW[l]||",
-    "db_norm": "||db[l]||",
-    "W_norm": "||W[l]||",
-}
-_FLOOR = 1e-18  # where a difference of exactly 0 is drawn on the log axis
-
-
-def _pyplot(what):
-    """matplotlib.pyplot, or an ImportError saying how to install it."""
-    try:
-        import matplotlib.pyplot as plt
-    except ImportError as exc:
-        raise ImportError(
-            f"{what} requires matplotlib: pip install 'sk_dlsetup[plot]'"
-        ) from exc
-    return plt
-
-
-def _get_ax(ax, what):
-    plt = _pyplot(what)
-    if ax is None:
-        _, ax = plt.subplots()
-    return ax
-
-
-def _field(row, key, default=None):
-    """``row.key`` or ``row[key]``: report rows may be objects or mappings."""
-    if hasattr(row, key):
-        return getattr(row, key)
-    try:
-        return row[key]
-    except (KeyError, TypeError, IndexError):
-        return default
-
-
-def _final_step(estimator):
-    """The last step of a Pipeline, or the estimator itself."""
-    return estimator.steps[-1][1] if hasattr(estimator, "steps") else estimator
-
-
-def _estimator_name(estimator):
-    estimator = _final_step(estimator)
-    name = type(estimator).__name__
-    init = getattr(estimator, "init", None)
-    activation = getattr(estimator, "activation", None)
-    details = [str(v) for v in (activation, init) if isinstance(v, str)]
-    return f"{name} ({', '.join(details)})" if details else name
+from ._layer_statistics import final_step, layer_statistics
+from ._plotting import (
+    LOG_STATISTICS,
+    STATISTIC_LABELS,
+    estimator_name,
+    get_ax,
+)
 
 
 class LayerStatisticsDisplay:
@@ -166,7 +104,7 @@ default=None
         """
 
         stats = layer_statistics(estimator, X, y)
-        name = _estimator_name(estimator) if name is None else name
+        name = estimator_name(estimator) if name is None else name
         return cls(stats, name=name).plot(ax=ax, statistics=statistics, **kwargs)
 
     def plot(self, ax=None, *, statistics=None, name=None, **kwargs):
@@ -191,13 +129,13 @@ default=None
             ``self``, with ``ax_``, ``figure_`` and ``lines_`` set.
         """
         statistics = self._statistics(statistics)
-        ax = _get_ax(ax, "LayerStatisticsDisplay.plot")
+        ax = get_ax(ax, "LayerStatisticsDisplay.plot")
         name = self.name if name is None else name
         layers = [row["layer"] for row in self.stats]
         markers = "os^vD"
         self.lines_ = {}
         for i, key in enumerate(statistics):
-            label = _STATISTIC_LABELS.get(key, key)
+            label = STATISTIC_LABELS.get(key, key)
             if len(statistics) == 1 or name is None:
                 label = name or label
             else:
@@ -205,11 +143,11 @@ default=None
             style = {"marker": markers[i % len(markers)], "label": label, **kwargs}
             values = [row[key] for row in self.stats]
             (self.lines_[key],) = ax.plot(layers, values, **style)
-        if all(key in _LOG_STATISTICS for key in statistics):
+        if all(key in LOG_STATISTICS for key in statistics):
             ax.set_yscale("log")
         ax.set_xlabel("layer l")
         if len(statistics) == 1:
-            ax.set_ylabel(_STATISTIC_LABELS.get(statistics[0], statistics[0]))
+            ax.set_ylabel(STATISTIC_LABELS.get(statistics[0], statistics[0]))
         if len(layers) <= 12:
             ax.set_xticks(layers)
         else:
@@ -330,7 +268,7 @@ class LayerHistoryDisplay:
         -------
         display : LayerHistoryDisplay
         """
-        estimator = _final_step(estimator)
+        estimator, _ = final_step(estimator)
         check_is_fitted(estimator, "coefs_")
         layer_stats = getattr(estimator, "layer_stats_", None)
         if layer_stats is None:
@@ -372,7 +310,7 @@ class LayerHistoryDisplay:
             )
         values = np.asarray(self.layer_stats[statistic])
         layers = self._layers(layers, values.shape[1])
-        ax = _get_ax(ax, "LayerHistoryDisplay.plot")
+        ax = get_ax(ax, "LayerHistoryDisplay.plot")
         name = self.name if name is None else name
         steps = np.arange(1, values.shape[0] + 1)
         self.lines_ = {}
@@ -383,7 +321,7 @@ class LayerHistoryDisplay:
             )
         ax.set_yscale("log")
         ax.set_xlabel(self.step)
-        ax.set_ylabel(_STATISTIC_LABELS.get(statistic, statistic))
+        ax.set_ylabel(STATISTIC_LABELS.get(statistic, statistic))
         ax.xaxis.get_major_locator().set_params(integer=True)
         ax.legend()
         self.ax_ = ax
@@ -407,249 +345,3 @@ class LayerHistoryDisplay:
                 f"got {outside}."
             )
         return layers
-
-
-class GradientCheckDisplay:
-    """A gradient-check report as a bar chart of per-block differences.
-
-    One bar per parameter block (``W1, b1, ...``) at the block's relative
-    difference, on a log axis banded by the verdict scale: below the pass
-    threshold (about 1e-7: great), between the thresholds (about 1e-5: look
-    closely), above the fail threshold (1e-3: very likely a bug). Several
-    reports (e.g. at initialization and after training) are drawn as grouped
-    bars. A short black tick on a bar marks the difference that
-    finite-difference noise alone would explain for that block.
-
-    Parameters
-    ----------
-    reports : dict of {str: GradientCheckReport}
-        The reports to draw, by legend label.
-
-    Attributes
-    ----------
-    ax_ : matplotlib Axes
-        The axes drawn on.
-    figure_ : matplotlib Figure
-        The figure holding ``ax_``.
-    bars_ : dict of {str: matplotlib BarContainer}
-        The bars of each report.
-    threshold_lines_ : dict of {str: matplotlib Line2D}
-        The 'pass' and 'fail' threshold lines.
-
-    See Also
-    --------
-    sk_dlsetup.check_gradients : Builds a report.
-    sk_dlsetup.GradientChecker : Checks at initialization and after training.
-
-    Notes
-    -----
-    A difference of exactly 0 is drawn at 1e-18; a non-finite one reaches the
-    top of the axes and is labelled "nan".
-
-    Examples
-    --------
-    >>> import matplotlib
-    >>> matplotlib.use("Agg")
-    >>> import numpy as np
-    >>> from sk_dlsetup import MLPFromScratch, check_gradients
-    >>> from sk_dlsetup.diagnostics import GradientCheckDisplay
-    >>> rng = np.random.RandomState(0)
-    >>> X, y = rng.randn(30, 4), rng.randint(0, 3, 30)
-    >>> net = MLPFromScratch((5,), activation="tanh", random_state=0).initialize(X, y)
-    >>> report = check_gradients(net, X, y)
-    >>> display = GradientCheckDisplay.from_report(report)
-    >>> [bool(bar.get_height() < 1e-6) for bar in display.bars_["report"]]
-    [True, True, True, True]
-    >>> sorted(display.threshold_lines_)
-    ['fail', 'pass']
-    """
-
-    def __init__(self, reports):
-        self.reports = dict(reports)
-
-    @classmethod
-    def from_report(cls, report, *, name=None, ax=None, **kwargs):
-        """Plot one report.
-
-        Parameters
-        ----------
-        report : GradientCheckReport
-            From :func:`~sk_dlsetup.check_gradients`.
-        name : str, default=None
-            Legend label; by default the report's stage, else "report".
-        ax : matplotlib Axes, default=None
-            Axes to draw on; a new figure when None.
-        **kwargs : dict
-            Passed to ``matplotlib.axes.Axes.bar``.
-
-        Returns
-        -------
-        display : GradientCheckDisplay
-        """
-        if name is None:
-            name = getattr(report, "stage", None) or "report"
-        return cls({name: report}).plot(ax=ax, **kwargs)
-
-    @classmethod
-    def from_checker(cls, checker, *, ax=None, **kwargs):
-        """Plot a fitted :class:`~sk_dlsetup.GradientChecker`'s reports side by side.
-
-        Parameters
-        ----------
-        checker : GradientChecker
-            Fitted; its ``reports_`` ('init', 'fitted') are drawn as grouped bars.
-        ax : matplotlib Axes, default=None
-            Axes to draw on; a new figure when None.
-        **kwargs : dict
-            Passed to ``matplotlib.axes.Axes.bar``.
-
-        Returns
-        -------
-        display : GradientCheckDisplay
-        """
-        reports = getattr(checker, "reports_", None)
-        if reports is None:
-            from sklearn.exceptions import NotFittedError
-
-            raise NotFittedError(
-                "This GradientChecker is not fitted yet: no reports_ to plot."
-            )
-        return cls(reports).plot(ax=ax, **kwargs)
-
-    @classmethod
-    def from_estimator(cls, estimator, X, y, *, name=None, ax=None, **check_params):
-        """Run :func:`~sk_dlsetup.check_gradients` and plot its report.
-
-        Parameters
-        ----------
-        estimator : object
-            An initialized or fitted model following the objective protocol.
-        X : array-like of shape (n_samples, n_features)
-            The rows the check is run on.
-        y : array-like of shape (n_samples,) or (n_samples, n_outputs)
-            The targets.
-        name : str, default=None
-            Legend label.
-        ax : matplotlib Axes, default=None
-            Axes to draw on; a new figure when None.
-        **check_params : dict
-            Passed to :func:`~sk_dlsetup.check_gradients` (``epsilon``,
-            ``mode``, ...).
-
-        Returns
-        -------
-        display : GradientCheckDisplay
-        """
-
-        report = check_gradients(estimator, X, y, **check_params)
-        return cls.from_report(report, name=name, ax=ax)
-
-    def plot(self, ax=None, *, show_noise=True, **kwargs):
-        """Draw the grouped bars, the threshold lines and the verdict bands.
-
-        Parameters
-        ----------
-        ax : matplotlib Axes, default=None
-            Axes to draw on; a new figure when None.
-        show_noise : bool, default=True
-            Mark each block's estimated finite-difference noise level.
-        **kwargs : dict
-            Passed to ``matplotlib.axes.Axes.bar``.
-
-        Returns
-        -------
-        display : GradientCheckDisplay
-            ``self``, with ``ax_``, ``figure_``, ``bars_`` and
-            ``threshold_lines_`` set.
-        """
-        ax = _get_ax(ax, "GradientCheckDisplay.plot")
-        first = next(iter(self.reports.values()))
-        pass_at = float(getattr(first, "pass_threshold", 1e-6))
-        fail_at = float(getattr(first, "fail_threshold", 1e-3))
-        names = [_field(row, "name") for row in first.blocks]
-        width = 0.8 / len(self.reports)
-        x = np.arange(len(names))
-        heights_seen, self.bars_ = [], {}
-        for k, (label, report) in enumerate(self.reports.items()):
-            rows = {_field(row, "name"): row for row in report.blocks}
-            values = np.array(
-                [_field(rows.get(n, {}), "difference", np.nan) for n in names],
-                dtype=float,
-            )
-            finite = np.isfinite(values)
-            heights = np.where(finite, np.maximum(values, _FLOOR), 1.0)
-            heights_seen.append(heights)
-            offset = (k - (len(self.reports) - 1) / 2) * width
-            verdicts = [_field(rows.get(n, {}), "verdict", None) for n in names]
-            style = {"label": self._label(label, report), **kwargs}
-            bars = ax.bar(x + offset, heights, width * 0.9, **style)
-            for bar, verdict, ok in zip(bars, verdicts, finite):
-                if verdict == "fail":
-                    bar.set_edgecolor(_VERDICT_COLORS["fail"])
-                    bar.set_linewidth(2.0)
-                if not ok:
-                    ax.annotate(
-                        "nan",
-                        (bar.get_x() + bar.get_width() / 2, 0.5),
-                        ha="center",
-                        color=_VERDICT_COLORS["fail"],
-                    )
-            if show_noise:
-                noise = [_field(rows.get(n, {}), "noise", None) for n in names]
-                if any(v is not None for v in noise):
-                    noise = np.array(
-                        [np.nan if v is None else v for v in noise], dtype=float
-                    )
-                    noise = np.where(noise > 0, noise, np.nan)
-                    ax.plot(
-                        x + offset,
-                        noise,
-                        linestyle="none",
-                        marker="_",
-                        markersize=12,
-                        color="black",
-                        label="noise level" if k == 0 else None,
-                    )
-            self.bars_[label] = bars
-        self._draw_scale(ax, pass_at, fail_at, np.concatenate(heights_seen))
-        ax.set_xticks(x, names)
-        ax.set_xlabel("parameter block")
-        ax.set_ylabel("relative difference")
-        ax.legend(loc="best", fontsize="small")
-        self.ax_ = ax
-        self.figure_ = ax.figure
-        return self
-
-    @staticmethod
-    def _label(label, report):
-        verdict = getattr(report, "verdict", None)
-        difference = getattr(report, "difference", None)
-        if verdict is None or difference is None:
-            return str(label)
-        return f"{label}: {verdict} ({difference:.1e})"
-
-    def _draw_scale(self, ax, pass_at, fail_at, heights):
-        ax.set_yscale("log")
-        low = min(float(np.min(heights)), pass_at) / 10
-        high = max(float(np.max(heights)), fail_at) * 10
-        ax.set_ylim(low, high)
-        bands = (
-            (low, pass_at, "pass"),
-            (pass_at, fail_at, "warn"),
-            (fail_at, high, "fail"),
-        )
-        for bottom, top, verdict in bands:
-            ax.axhspan(bottom, top, color=_VERDICT_COLORS[verdict], alpha=0.08, lw=0)
-        self.threshold_lines_ = {
-            verdict: ax.axhline(
-                value,
-                color=_VERDICT_COLORS[color],
-                linestyle="--",
-                linewidth=1,
-                label=f"{verdict} threshold {value:.0e}",
-            )
-            for verdict, value, color in (
-                ("pass", pass_at, "pass"),
-                ("fail", fail_at, "fail"),
-            )
-        }

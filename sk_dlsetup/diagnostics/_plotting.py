@@ -1,0 +1,66 @@
+"""What every Display shares: matplotlib on demand, labels, colours, names.
+
+Each Display (:mod:`._layer_displays`, :mod:`._gradcheck_display`) holds the
+numbers it draws; ``from_estimator`` / ``from_report`` compute them and call
+``plot(ax=...)``, which draws on ``ax`` (or a new figure) and stores the
+matplotlib objects as attributes ending in ``_``. matplotlib is an optional
+dependency, imported only when something is drawn.
+"""
+
+from ._layer_statistics import final_step
+
+VERDICT_COLORS = {"pass": "#1a7f37", "warn": "#bf8700", "fail": "#cf222e"}
+LOG_STATISTICS = {
+    "preactivation_std",
+    "activation_std",
+    "dW_norm",
+    "db_norm",
+}
+STATISTIC_LABELS = {
+    "preactivation_mean": "mean of Z[l]",
+    "preactivation_std": "std of Z[l]",
+    "activation_mean": "mean of A[l]",
+    "activation_std": "std of A[l]",
+    "dead_fraction": "fraction of dead units",
+    "dW_norm": "||dW[l]||",
+    "db_norm": "||db[l]||",
+    "W_norm": "||W[l]||",
+}
+FLOOR = 1e-18  # where a difference of exactly 0 is drawn on the log axis
+
+
+def pyplot_or_error(what):
+    """matplotlib.pyplot, or an ImportError saying how to install it."""
+    try:
+        import matplotlib.pyplot as plt
+    except ImportError as exc:
+        raise ImportError(
+            f"{what} requires matplotlib: pip install 'sk_dlsetup[plot]'"
+        ) from exc
+    return plt
+
+
+def get_ax(ax, what):
+    plt = pyplot_or_error(what)
+    if ax is None:
+        _, ax = plt.subplots()
+    return ax
+
+
+def field(row, key, default=None):
+    """``row.key`` or ``row[key]``: report rows may be objects or mappings."""
+    if hasattr(row, key):
+        return getattr(row, key)
+    try:
+        return row[key]
+    except (KeyError, TypeError, IndexError):
+        return default
+
+
+def estimator_name(estimator):
+    estimator, _ = final_step(estimator)
+    name = type(estimator).__name__
+    init = getattr(estimator, "init", None)
+    activation = getattr(estimator, "activation", None)
+    details = [str(v) for v in (activation, init) if isinstance(v, str)]
+    return f"{name} ({', '.join(details)})" if details else name

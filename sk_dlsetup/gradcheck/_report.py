@@ -5,6 +5,8 @@ from dataclasses import dataclass, field, fields
 
 import numpy as np
 
+from .._text import fmt, text_table
+
 VERDICTS = ("pass", "warn", "fail")
 
 
@@ -325,7 +327,7 @@ class GradientCheckReport:
     def __repr__(self):
         return (
             f"<GradientCheckReport verdict={self.verdict!r} "
-            f"difference={_fmt(self.difference)} mode={self.mode!r} "
+            f"difference={fmt(self.difference)} mode={self.mode!r} "
             f"blocks={len(self.blocks)}>"
         )
 
@@ -339,15 +341,15 @@ class GradientCheckReport:
         )
         return (
             f"Gradient check{where}: {self.verdict.upper()}, "
-            f"difference {_fmt(self.difference)} ({scale})"
+            f"difference {fmt(self.difference)} ({scale})"
         )
 
     def _summary(self):
         epsilons = sorted({row.epsilon for row in self.blocks})
         if self.epsilon == "auto":
-            step = "auto (" + ", ".join(_fmt(e) for e in epsilons) + ")"
+            step = "auto (" + ", ".join(fmt(e) for e in epsilons) + ")"
         else:
-            step = _fmt(self.epsilon)
+            step = fmt(self.epsilon)
         share = (
             "n/a"
             if self.regularization_share is None
@@ -356,8 +358,8 @@ class GradientCheckReport:
         return (
             f"mode {self.mode}, epsilon {step}, engine {self.engine}, "
             f"{self.n_checked} checked of {self.n_params} parameters, "
-            f"{self.n_kinks} kinks, J = {_fmt(self.loss)}, "
-            f"noise {_fmt(self.noise)}, L2 share of gradient {share}"
+            f"{self.n_kinks} kinks, J = {fmt(self.loss)}, "
+            f"noise {fmt(self.noise)}, L2 share of gradient {share}"
         )
 
     def _table(self):
@@ -367,7 +369,7 @@ class GradientCheckReport:
             [
                 row.name,
                 str(row.shape),
-                _fmt(row.difference),
+                fmt(row.difference),
                 "-" if row.worst_index is None else str(row.worst_index),
                 str(row.n_checked) + ("*" if row.mode == "directional" else ""),
                 str(row.n_kinks),
@@ -377,21 +379,13 @@ class GradientCheckReport:
             for row in self.blocks
         ]
         rows.append(
-            ["all", "", _fmt(self.difference), "", str(self.n_checked)]
+            ["all", "", fmt(self.difference), "", str(self.n_checked)]
             + [str(self.n_kinks), "", self.verdict]
         )
         return head, rows
 
     def __str__(self):
-        head, rows = self._table()
-        widths = [max(len(r[c]) for r in [head, *rows]) for c in range(len(head))]
-
-        def line(cells):
-            return "  ".join(c.ljust(w) for c, w in zip(cells, widths)).rstrip()
-
-        lines = [self._header(), self._summary(), line(head)]
-        lines.append(line(["-" * w for w in widths]))
-        lines += [line(r) for r in rows]
+        lines = [self._header(), self._summary(), text_table(*self._table())]
         if any(row.mode == "directional" for row in self.blocks):
             lines.append("* directions, not entries")
         lines += [f"note: {note}" for note in self.notes]
@@ -423,14 +417,6 @@ def _severity(row):
     rank = VERDICTS.index(row.verdict)
     difference = row.difference if np.isfinite(row.difference) else np.inf
     return rank, difference
-
-
-def _fmt(value):
-    if isinstance(value, str):
-        return value
-    if value is None:
-        return "n/a"
-    return f"{value:.2e}" if np.isfinite(value) else str(value)
 
 
 def _fmt_ratio(value):

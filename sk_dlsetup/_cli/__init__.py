@@ -1,0 +1,1 @@
+"""The command line behind ``python -m sk_dlsetup``: its data and its steps."""

@@ -1,0 +1,235 @@
+"""The command line's steps: normalize, check the gradients, compare inits, plot.
+
+Each step takes ``network_for(task, args, init)``, the factory of the network
+it trains, and prints its section of the report.
+"""
+
+import time
+
+import numpy as np
+from sklearn.base import clone
+from sklearn.model_selection import KFold, StratifiedKFold
+from sklearn.pipeline import make_pipeline
+
+from .._text import fmt, text_table
+from ..diagnostics import layer_statistics, linear_conditioning
+from ..gradcheck import GradientChecker
+from ..preprocessing import InputNormalizer
+from ._data import DataError
+
+INITS = ("he", "xavier", "random")
+
+
+class _Progress:
+    """One line per step on stderr, with the time it took."""
+
+    def __init__(self, n_steps, stream):
+        self.n_steps, self.stream, self.step = n_steps, stream, 0
+
+    def start(self, what):
+        self.step += 1
+        self.t0 = time.perf_counter()
+        print(f"[{self.step}/{self.n_steps}] {what} ...", file=self.stream, flush=True)
+
+    def done(self):
+        elapsed = time.perf_counter() - self.t0
+        print(
+            f"[{self.step}/{self.n_steps}] done in {elapsed:.1f} s",
+            file=self.stream,
+            flush=True,
+        )
+
+
+def _section(title):
+    return f"\n{title}\n{'=' * len(title)}"
+
+
+def normalize_step(X_train, out):
+    """Fit the normalizer on the training set; print the conditioning gain."""
+    normalizer = InputNormalizer().fit(X_train)
+    varying = ~normalizer.constant_features_
+    raw = linear_conditioning(X_train[:, varying])
+    normalized = linear_conditioning(normalizer.transform(X_train)[:, varying])
+    print(_section("1. Normalize the inputs (training-set mean and std)"), file=out)
+    print(
+        f"feature means {normalizer.mean_.min():.3g} .. {normalizer.mean_.max():.3g}, "
+        f"standard deviations {np.sqrt(normalizer.var_).min():.3g} .. "
+        f"{np.sqrt(normalizer.var_).max():.3g}",
+        file=out,
+    )
+    n_constant = int(normalizer.constant_features_.sum())
+    if n_constant:
+        print(
+            f"{n_constant} constant feature(s) (scale_ = 1) are left out of the "
+            "conditioning numbers below.",
+            file=out,
+        )
+    rows = [
+        (
+            "condition number of the least-squares Hessian",
+            fmt(raw["condition_number"]),
+            fmt(normalized["condition_number"]),
+        ),
+        (
+            "largest stable gradient-descent step",
+            fmt(raw["max_stable_learning_rate"]),
+            fmt(normalized["max_stable_learning_rate"]),
+        ),
+        (
+            "steps to shrink the error 1e6 times",
+            fmt(raw["steps_to_tolerance"]),
+            fmt(normalized["steps_to_tolerance"]),
+        ),
+    ]
+    print(text_table(["", "raw", "normalized"], rows), file=out)
+    print("The test set is transformed with these same training statistics.", file=out)
+    return normalizer, raw, normalized
+
+
+def gradient_check_step(network_for, task, args, X_train, y_train, X_test, y_test, out):
+    """GradientChecker in a Pipeline: check at init, train, check again."""
+    network = network_for(task, args, "he" if args.activation == "relu" else "xavier")
+    checker = GradientChecker(network, on_failure="ignore", random_state=args.seed)
+    model = make_pipeline(InputNormalizer(), checker).fit(X_train, y_train)
+    print(_section("2. Check backpropagation against finite differences"), file=out)
+    print(
+        f"network {_architecture(X_train, model)}, {args.activation}, init "
+        f"{network.init!r}; checked on {min(len(X_train), checker.max_samples)} "
+        "training rows",
+        file=out,
+    )
+    for stage, report in checker.reports_.items():
+        print(f"\n[{stage}]", file=out)
+        print(report, file=out)
+    score = model.score(X_test, y_test)
+    metric = "accuracy" if task == "classification" else "R^2"
+    print(f"\nheld-out {metric} of the checked, trained model: {score:.3f}", file=out)
+    return checker
+
+
+def _architecture(X, model):
+    net = model[-1].estimator_
+    return "-".join(
+        str(n) for n in [X.shape[1], *net.hidden_layer_sizes, net.n_outputs_]
+    )
+
+
+def init_step(network_for, task, args, normalizer, X_train, y_train, progress_stream):
+    """Signal per layer at init and cross-validated scores of each scheme."""
+    if task == "classification":
+        folds = StratifiedKFold(args.cv, shuffle=True, random_state=args.seed)
+    else:
+        folds = KFold(args.cv, shuffle=True, random_state=args.seed)
+    X_normalized = normalizer.transform(X_train)
+    results = {}
+    for init in INITS:
+        network = network_for(task, args, init)
+        stats = layer_statistics(
+            clone(network).initialize(X_normalized, y_train), X_normalized, y_train
+        )
+        scores = []
+        for k, (train, test) in enumerate(folds.split(X_train, y_train), start=1):
+            print(f"      {init}: fold {k}/{args.cv}", file=progress_stream, flush=True)
+            model = make_pipeline(InputNormalizer(), clone(network))
+            model.fit(X_train[train], y_train[train])
+            scores.append(model.score(X_train[test], y_train[test]))
+        final = make_pipeline(
+            InputNormalizer(), clone(network).set_params(record_layer_stats=True)
+        ).fit(X_train, y_train)
+        results[init] = {
+            "stats": stats,
+            "scores": np.array(scores),
+            "loss_curve": list(final[-1].loss_curve_),
+            "layer_stats": final[-1].layer_stats_,
+        }
+    return results
+
+
+def print_init_table(task, args, results, out):
+    metric = "accuracy" if task == "classification" else "R^2"
+    print(
+        _section(f"3. Initialization schemes ({args.cv}-fold cross-validation)"),
+        file=out,
+    )
+    print(
+        f"{args.depth} hidden layers of {args.width} {args.activation} units, "
+        f"{args.epochs} epochs of adam.\nAt initialization: the std of the first "
+        "and last hidden layers' activations, and the gradient norm of W1;\n"
+        "then W1's mean mini-batch gradient norm in the last training epoch.",
+        file=out,
+    )
+    rows = []
+    for init, result in results.items():
+        stats, scores = result["stats"], result["scores"]
+        rows.append(
+            (
+                init,
+                fmt(stats[0]["activation_std"]),
+                fmt(stats[-2]["activation_std"] if len(stats) > 1 else np.nan),
+                fmt(stats[0]["dW_norm"]),
+                fmt(result["layer_stats"]["dW_norm"][-1, 0]),
+                f"{scores.mean():.3f} +/- {scores.std():.3f}",
+                fmt(result["loss_curve"][-1]),
+            )
+        )
+    head = [
+        "init",
+        "std A[1]",
+        f"std A[{args.depth}]",
+        "||dW1||",
+        "||dW1|| last epoch",
+        f"CV {metric}",
+        "final training loss",
+    ]
+    print(text_table(head, rows), file=out)
+    best = max(results, key=lambda init: results[init]["scores"].mean())
+    print(f"best: {best!r}", file=out)
+    return best
+
+
+# ---------------------------------------------------------------------- plots
+
+
+def write_plot(path, checker, results, raw, normalized):
+    """A 2 x 2 figure: signal and gradient per layer, the checks, loss curves."""
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        raise DataError(
+            "--plot requires matplotlib: pip install 'sk_dlsetup[plot]'"
+        ) from None
+    from ..diagnostics import GradientCheckDisplay, LayerStatisticsDisplay
+
+    fig, axes = plt.subplots(2, 2, figsize=(12, 8.5))
+    for init, result in results.items():
+        display = LayerStatisticsDisplay(result["stats"], name=init)
+        display.plot(ax=axes[0, 0], statistics="activation_std")
+        display.plot(ax=axes[0, 1], statistics="dW_norm")
+        axes[1, 1].plot(
+            np.arange(1, len(result["loss_curve"]) + 1),
+            result["loss_curve"],
+            label=f"{init}: CV {result['scores'].mean():.3f}",
+        )
+    axes[0, 0].set_title("Signal per layer at initialization")
+    axes[0, 1].set_title("Gradient per layer at initialization")
+    GradientCheckDisplay.from_checker(checker, ax=axes[1, 0])
+    axes[1, 0].set_title("Gradient check: at init and after training")
+    axes[1, 1].set_yscale("log")
+    axes[1, 1].set_xlabel("epoch")
+    axes[1, 1].set_ylabel("training loss")
+    axes[1, 1].set_title("Training curves by initialization")
+    axes[1, 1].legend()
+    fig.suptitle(
+        "Normalized inputs: condition number "
+        f"{fmt(raw['condition_number'])} -> {fmt(normalized['condition_number'])}"
+    )
+    fig.tight_layout()
+    try:
+        fig.savefig(path)
+    except (OSError, ValueError) as exc:
+        raise DataError(f"cannot write the figure to {path}: {exc}") from None
+    finally:
+        plt.close(fig)

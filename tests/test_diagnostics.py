@@ -342,5 +342,5 @@ def test_linear_conditioning_singular_design(rng):
 
 def test_linear_conditioning_negative_alpha_raises(rng):
     """alpha < 0 is a ValueError."""
-    with pytest.raises(ValueError, match="alpha must be >= 0"):
+    with pytest.raises(ValueError, match="'alpha' parameter"):
         linear_conditioning(rng.standard_normal((5, 2)), alpha=-1.0)

@@ -275,7 +275,7 @@ def test_objective_rejects_bad_requests(multiclass_data):
     with pytest.raises(NotFittedError):
         model.objective(X, y)
     model.initialize(X, y)
-    with pytest.raises(ValueError, match="'frozen' or 'off'"):
+    with pytest.raises(ValueError, match="'dropout' parameter"):
         model.objective(X, y, dropout="on")
     with pytest.raises(ValueError, match="classes"):
         model.objective(X, np.where(y == 2, 9, y))

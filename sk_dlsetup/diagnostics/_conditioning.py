@@ -1,9 +1,22 @@
 """Why normalizing helps: the conditioning of a linear model's cost bowl."""
 
+from numbers import Real
+
 import numpy as np
 from sklearn.utils.validation import check_array
 
+from .._compat import Interval, validate_params
 
+
+@validate_params(
+    {
+        "X": ["array-like"],
+        "alpha": [Interval(Real, 0, None, closed="left")],
+        "fit_intercept": ["boolean"],
+        "tol": [Interval(Real, 0, 1, closed="neither")],
+    },
+    prefer_skip_nested_validation=True,
+)
 def linear_conditioning(X, *, alpha=0.0, fit_intercept=True, tol=1e-6):
     """How hard gradient descent finds a linear least-squares fit on ``X``.
 
@@ -49,8 +62,6 @@ def linear_conditioning(X, *, alpha=0.0, fit_intercept=True, tol=1e-6):
     True
     """
     X = check_array(X, dtype=np.float64)
-    if alpha < 0:
-        raise ValueError(f"alpha must be >= 0; got {alpha}.")
     n_samples = X.shape[0]
     design = np.hstack([X, np.ones((n_samples, 1))]) if fit_intercept else X
     hessian = design.T @ design / n_samples

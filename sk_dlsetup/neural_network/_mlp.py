@@ -15,7 +15,14 @@ from sklearn.base import BaseEstimator
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from .._compat import Interval, Options, StrOptions, _check_sample_weight, _fit_context
+from .._compat import (
+    Interval,
+    Options,
+    StrOptions,
+    _check_sample_weight,
+    _fit_context,
+    validate_parameter_constraints,
+)
 from ._activations import ACTIVATIONS
 from ._initializers import INITIALIZERS, initialize_weights
 from ._losses import LOSSES
@@ -244,10 +251,14 @@ class _BaseMLPFromScratch(BaseEstimator):
         objective : MLPObjective
         """
         check_is_fitted(self)
-        if dropout not in ("frozen", "off"):
-            raise ValueError(
-                f"dropout must be 'frozen' or 'off'; got {dropout!r} instead."
-            )
+        validate_parameter_constraints(
+            {
+                "dropout": [StrOptions({"frozen", "off"})],
+                "dropout_seed": ["random_state"],
+            },
+            {"dropout": dropout, "dropout_seed": dropout_seed},
+            caller_name=f"{type(self).__name__}.objective",
+        )
         X, Y = self._validate_objective_data(X, y)
         self._check_n_outputs(Y)
         sample_weight = self._check_sample_weight(sample_weight, X)
@@ -260,6 +271,10 @@ class _BaseMLPFromScratch(BaseEstimator):
                 1.0 - self.dropout,
                 X.dtype,
             )
+        return self._objective_on(X, Y, sample_weight, keep_masks)
+
+    def _objective_on(self, X, Y, sample_weight, keep_masks=None):
+        """The :class:`MLPObjective` of validated, encoded data at the weights."""
         return MLPObjective(
             self.coefs_,
             self.intercepts_,
@@ -400,16 +415,7 @@ class _BaseMLPFromScratch(BaseEstimator):
         return self
 
     def _fit_lbfgs(self, X, Y, sample_weight):
-        objective = MLPObjective(
-            self.coefs_,
-            self.intercepts_,
-            X,
-            Y,
-            activation=self.activation,
-            loss=self._loss_name,
-            alpha=self.alpha,
-            sample_weight=sample_weight,
-        )
+        objective = self._objective_on(X, Y, sample_weight)
         theta_final = fit_lbfgs(self, self._training, objective)
         if theta_final is not None:
             self._bind_parameters(X.dtype)[...] = theta_final

@@ -297,9 +297,8 @@ def backward(
     for layer in range(len(layers) - 1, -1, -1):
         grad = grad_layers[layer]
         np.matmul(acts[layer], delta.T, out=grad)
+        inplace_add_l2_gradient(grad, layers[layer], l2_scale)
         W = layers[layer][:-1]
-        if l2_scale:
-            grad[:-1] += l2_scale * W
         if layer:
             upstream = deltas[layer]
             np.matmul(W, delta, out=upstream)
@@ -317,6 +316,25 @@ def l2_penalty(layers, alpha, sw_sum):
         W = Wb[:-1]
         squares += float(np.vdot(W, W))
     return 0.5 * alpha * squares / sw_sum
+
+
+def inplace_add_l2_gradient(grad, Wb, l2_scale):
+    """Add the gradient of :func:`l2_penalty`, ``l2_scale * W``, to ``grad``'s W rows.
+
+    ``grad`` and ``Wb`` are one layer's ``[dW; db]`` and ``[W; b]`` blocks;
+    ``l2_scale`` is ``alpha / sum(sample_weight)``. The bias is not penalized.
+
+    Examples
+    --------
+    >>> grad, Wb = np.zeros((3, 2)), np.ones((3, 2))
+    >>> inplace_add_l2_gradient(grad, Wb, 0.5)
+    >>> grad
+    array([[0.5, 0.5],
+           [0.5, 0.5],
+           [0. , 0. ]])
+    """
+    if l2_scale:
+        grad[:-1] += l2_scale * Wb[:-1]
 
 
 def backprop(

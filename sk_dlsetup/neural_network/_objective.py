@@ -12,6 +12,7 @@ from ._network import (
     allocate_activations,
     backprop,
     forward,
+    inplace_add_l2_gradient,
     layer_views,
     pack,
     parameter_blocks,
@@ -257,8 +258,9 @@ class MLPObjective:
         """
         theta = np.asarray(theta, dtype=np.float64)
         out = np.zeros_like(theta)
-        if self.alpha:
-            for name, sl, _ in self.blocks:
-                if name.startswith("W"):
-                    out[sl] = (self.alpha / self.sw_sum) * theta[sl]
+        l2_scale = self.alpha / self.sw_sum
+        for grad, Wb in zip(
+            layer_views(out, self.blocks), layer_views(theta, self.blocks)
+        ):
+            inplace_add_l2_gradient(grad, Wb, l2_scale)
         return out

@@ -10,6 +10,7 @@ from .gradcheck import (
     GradientCheckReport,
     GradientCheckWarning,
     check_gradients,
+    make_objective,
 )
 from .neural_network import MLPFromScratch, MLPFromScratchRegressor
 from .preprocessing import InputNormalizer
@@ -25,5 +26,6 @@ __all__ = [
     "MLPFromScratch",
     "MLPFromScratchRegressor",
     "check_gradients",
+    "make_objective",
     "__version__",
 ]

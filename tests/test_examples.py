@@ -125,7 +125,19 @@ def _gradient_check(namespace, out):
     assert ratios == pytest.approx([3.0] * len(ratios))
 
 
+def _check_your_backprop(namespace, out):
+    """The correct exercise passes; the buggy one fails exactly W2 and b1."""
+    assert namespace["correct"].verdict == "pass"
+    assert namespace["failing"] == ["b1", "W2"]
+    buggy = namespace["buggy"]
+    assert buggy["W2"].ratio == pytest.approx(2.0, rel=1e-5)
+    assert buggy["b1"].ratio == pytest.approx(4.0, rel=1e-5)
+    assert namespace["rosen"].verdict == "pass"
+    assert "failing blocks: ['b1', 'W2']" in out
+
+
 CHECKS = {
+    "plot_check_your_backprop": _check_your_backprop,
     "plot_normalization": _normalization,
     "plot_initialization": _initialization,
     "plot_grid_search_init": _grid_search,

@@ -3,12 +3,15 @@
 :func:`check_gradients` builds an objective, takes finite differences from an
 engine (``_plain`` for any objective, ``_fast`` for sk_dlsetup's MLP, both
 behind one interface), judges every block (``_judge``) and returns a
-:class:`GradientCheckReport` (``_report``); :class:`GradientChecker` does it at
+:class:`GradientCheckReport` (``_report``); ``_protocol`` states the rules an
+objective must follow and :func:`make_objective` (``_functions``) builds one
+from plain functions; :class:`GradientChecker` does it at
 initialization and after training, inside ``fit``.
 """
 
 from ._check import check_gradients
 from ._checker import GradientChecker
+from ._functions import make_objective
 from ._report import GradientCheckError, GradientCheckReport, GradientCheckWarning
 
 __all__ = [
@@ -17,4 +20,5 @@ __all__ = [
     "GradientCheckWarning",
     "GradientChecker",
     "check_gradients",
+    "make_objective",
 ]

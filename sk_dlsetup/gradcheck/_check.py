@@ -15,8 +15,15 @@ from sklearn.utils import check_random_state
 
 from .._compat import Interval, StrOptions, validate_params
 from ._engines import make_engine
+from ._functions import make_objective
 from ._judge import Judge
-from ._protocol import as_float64_objective, build_objective, validate_blocks
+from ._protocol import (
+    as_float64_objective,
+    build_objective,
+    gradient_vector,
+    scalar_loss,
+    validate_blocks,
+)
 
 MODES = ("auto", "full", "sampled", "directional")
 
@@ -40,8 +47,8 @@ _L2_DOMINATES = 0.5
 @validate_params(
     {
         "estimator": "no_validation",
-        "X": ["array-like", "sparse matrix", None],
-        "y": ["array-like", None],
+        "X": ["array-like", "sparse matrix", None, callable],
+        "y": ["array-like", None, dict],
         "sample_weight": ["array-like", None],
         **CHECK_CONSTRAINTS,
     },
@@ -88,7 +95,11 @@ def check_gradients(
         object that follows the objective protocol (``theta0``, ``blocks``,
         ``loss(theta)``, ``gradient(theta)``), such as
         :class:`~sk_dlsetup.MLPFromScratch`. Or such an objective itself, with
-        ``X`` and ``y`` left out.
+        ``X`` and ``y`` left out (:func:`make_objective` makes one of the
+        functions you wrote). Or your loss function, followed by your gradient
+        function and your parameters, as for ``scipy.optimize.check_grad``:
+        ``check_gradients(loss, gradient, params)`` checks
+        ``make_objective(loss, gradient, params)``.
     X : array-like of shape (n_samples, n_features), default=None
         The rows the objective is built on. Floating-point X is passed as
         float64, so a float32 model is checked through a float64 evaluation.
@@ -214,7 +225,10 @@ def check_gradients(
             f"pass_threshold ({pass_threshold}) must be below fail_threshold "
             f"({fail_threshold})."
         )
-    objective = build_objective(estimator, X, y, sample_weight, dropout)
+    if callable(X) and not hasattr(estimator, "objective"):
+        objective = make_objective(estimator, X, y)
+    else:
+        objective = build_objective(estimator, X, y, sample_weight, dropout)
     settings = _Settings(
         epsilon=epsilon,
         mode=mode,
@@ -256,11 +270,7 @@ def _check_objective(objective, settings, rng):
         loss0, grad = objective.loss_and_gradient(theta0.copy())
     else:
         loss0, grad = objective.loss(theta0.copy()), objective.gradient(theta0.copy())
-    loss0, grad = float(loss0), np.asarray(grad, dtype=np.float64)
-    if grad.shape != theta0.shape:
-        raise ValueError(
-            f"gradient(theta) has shape {grad.shape}; expected {theta0.shape}."
-        )
+    loss0, grad = scalar_loss(loss0), gradient_vector(grad, theta0.size)
     engine = make_engine(objective, blocks, theta0, loss0, rng, settings.fast, notes)
     judge = Judge(settings, engine.evaluation_noise, notes)
     runner = _Runner(engine, grad, judge, rng)

@@ -8,6 +8,8 @@ import math
 
 import numpy as np
 
+from ._protocol import scalar_loss
+
 #: Unit round-off of float64, the dtype every check evaluates in.
 UNIT_ROUNDOFF = np.finfo(np.float64).eps
 
@@ -91,7 +93,7 @@ def estimate_noise(loss, theta0, loss0, rng, unit_roundoff=UNIT_ROUNDOFF):
     direction = np.where(rng.random_sample(theta0.size) < 0.5, -1.0, 1.0) * scale
     fallback = floor
     for h in (1e-9, 1e-7, 1e-5):
-        values = [float(loss(theta0 + (i * h) * direction)) for i in range(-4, 5)]
+        values = [scalar_loss(loss(theta0 + (i * h) * direction)) for i in range(-4, 5)]
         if not np.all(np.isfinite(values)):
             break
         sigma = ecnoise(values)

@@ -11,6 +11,7 @@ import numpy as np
 from sklearn.utils import check_random_state
 
 from ._noise import UNIT_ROUNDOFF, estimate_noise
+from ._protocol import scalar_loss
 
 
 def kinks_from_sides(analytic, plus, minus, loss0, step_plus, step_minus, noise):
@@ -137,7 +138,7 @@ class PlainFiniteDifferences:
             signatures = []
             for sign, values, steps in ((1, plus, step_plus), (-1, minus, step_minus)):
                 theta, step = perturb(m, sign)
-                values[m] = float(self.objective.loss(theta))
+                values[m] = scalar_loss(self.objective.loss(theta))
                 steps[m] = step
                 if self.signature is not None:
                     signatures.append(np.asarray(self.signature(theta.copy())))

@@ -101,13 +101,153 @@ def as_float64_objective(objective):
 
 
 def validate_blocks(blocks, n_params):
-    out = []
-    for name, sl, shape in blocks:
+    """The blocks as ``(name, slice, shape)`` with plain slices, if they tile theta0.
+
+    The protocol's rules, checked before any difference is taken so that a
+    malformed objective is an error, never a pass: every block is a
+    ``(name, slice, shape)`` triple with a distinct name and a step-1 slice
+    holding ``prod(shape)`` values, and the blocks cover ``theta0`` exactly, in
+    order, with no gap and no overlap.
+
+    Examples
+    --------
+    >>> validate_blocks([("w", slice(0, 6), (2, 3)), ("b", slice(6, 8), (2,))], 8)
+    [('w', slice(0, 6, None), (2, 3)), ('b', slice(6, 8, None), (2,))]
+    >>> validate_blocks([("w", slice(0, 6), (2, 3))], 8)
+    Traceback (most recent call last):
+    ...
+    ValueError: theta0[6:8] is covered by no block (after 'w', at the end of \
+theta0): every parameter must belong to exactly one block.
+    """
+    if isinstance(blocks, (str, bytes)) or not hasattr(blocks, "__iter__"):
+        raise TypeError(
+            "objective.blocks must be a sequence of (name, slice, shape) triples; "
+            f"got {type(blocks).__name__}."
+        )
+    out, names = [], set()
+    for index, block in enumerate(blocks):
+        name, sl, shape = _block_triple(index, block)
+        if name in names:
+            raise ValueError(f"block name {name!r} appears twice in objective.blocks.")
+        names.add(name)
         start, stop, step = sl.indices(n_params)
-        shape = tuple(int(s) for s in np.atleast_1d(shape)) if shape != () else ()
-        if step != 1 or stop - start != int(np.prod(shape)):
+        size = int(np.prod(shape))
+        if step != 1 or stop - start != size or sl.stop is None or sl.stop > n_params:
             raise ValueError(
-                f"block {name!r}: slice {sl} does not hold an array of shape {shape}."
+                f"block {name!r}: slice {sl} does not hold an array of shape {shape} "
+                f"({size} values) within theta0's {n_params}."
             )
-        out.append((str(name), slice(start, stop), shape))
+        out.append((name, slice(start, stop), shape))
+    _check_tiling(out, n_params)
     return out
+
+
+def _block_triple(index, block):
+    try:
+        name, sl, shape = block
+    except (TypeError, ValueError):
+        got = (
+            f"a {type(block).__name__} of {len(block)} items"
+            if hasattr(block, "__len__")
+            else f"a {type(block).__name__}"
+        )
+        raise TypeError(
+            f"objective.blocks[{index}] must be a (name, slice, shape) triple; "
+            f"got {got}: {block!r:.80}"
+        ) from None
+    if not isinstance(sl, slice):
+        raise TypeError(
+            f"block {name!r}: expected a slice of theta0 (start:stop), got "
+            f"{type(sl).__name__}."
+        )
+    try:
+        shape = () if shape == () else tuple(int(s) for s in np.atleast_1d(shape))
+    except (TypeError, ValueError):
+        raise TypeError(
+            f"block {name!r}: shape must be a tuple of integers, got {shape!r}."
+        ) from None
+    return str(name), sl, shape
+
+
+def _check_tiling(blocks, n_params):
+    """Gaps and overlaps, named by the range of theta0 and the blocks around it."""
+    for (before, sl_before, _), (name, sl, _) in zip(blocks, blocks[1:]):
+        if sl.start < sl_before.start:
+            raise ValueError(
+                f"blocks must follow theta0's order: {name!r} starts at {sl.start}, "
+                f"before {before!r} (at {sl_before.start})."
+            )
+    position, previous = 0, None
+    for name, sl, _ in blocks:
+        if sl.start > position:
+            where = f"after {previous[0]!r}, " if previous else ""
+            raise ValueError(
+                f"theta0[{position}:{sl.start}] is covered by no block ({where}"
+                f"before {name!r}): every parameter must belong to exactly one block."
+            )
+        if sl.start < position:
+            raise ValueError(
+                f"theta0[{sl.start}:{min(position, sl.stop)}] is covered by both "
+                f"{previous[0]!r} and {name!r}: blocks must not overlap."
+            )
+        position, previous = sl.stop, (name, sl)
+    if position < n_params:
+        where = f"after {previous[0]!r}, at" if previous else "at"
+        raise ValueError(
+            f"theta0[{position}:{n_params}] is covered by no block ({where} the end "
+            f"of theta0): every parameter must belong to exactly one block."
+        )
+
+
+def scalar_loss(value):
+    """``loss(theta)``'s value as a float: a real scalar, 0-d or one-element array.
+
+    Examples
+    --------
+    >>> scalar_loss(np.array([[2.5]]))
+    2.5
+    >>> scalar_loss(np.ones(3))
+    Traceback (most recent call last):
+    ...
+    ValueError: loss(theta) must return a real scalar; got an array of shape (3,).
+    """
+    array = np.asarray(value)
+    if array.dtype.kind == "c":
+        raise TypeError("loss(theta) must return a real scalar; got a complex value.")
+    if array.dtype.kind not in "biuf":
+        raise TypeError(
+            f"loss(theta) must return a real scalar; got {type(value).__name__}."
+        )
+    if array.size != 1:
+        raise ValueError(
+            f"loss(theta) must return a real scalar; got an array of shape "
+            f"{array.shape}."
+        )
+    return float(array.reshape(()))
+
+
+def gradient_vector(value, n_params):
+    """``gradient(theta)``'s value as a flat float64 array of ``n_params`` values.
+
+    A row or column vector is accepted; anything else of another size is an
+    error naming both sizes.
+
+    Examples
+    --------
+    >>> gradient_vector(np.ones((3, 1)), 3)
+    array([1., 1., 1.])
+    """
+    array = np.asarray(value)
+    if array.dtype.kind == "c":
+        raise TypeError("gradient(theta) must be real; got complex values.")
+    if array.dtype.kind not in "biuf":
+        raise TypeError(
+            f"gradient(theta) must return numbers; got {type(value).__name__}."
+        )
+    vector_shape = array.ndim == 1 or (array.ndim == 2 and 1 in array.shape)
+    if array.size != n_params or not vector_shape:
+        raise ValueError(
+            f"gradient(theta) returned {array.size} values (shape {array.shape}); "
+            f"theta0 has {n_params}: one value per parameter is needed."
+        )
+    return array.astype(np.float64).ravel()

@@ -1,0 +1,151 @@
+"""torch_objective: a PyTorch model's loss and autograd gradient as an objective."""
+
+import copy
+
+import numpy as np
+
+from ..gradcheck._protocol import scalar_loss
+
+
+def _import_torch():
+    try:
+        import torch
+    except ImportError as exc:
+        raise ImportError(
+            "torch_objective requires PyTorch: pip install torch (or the [torch] "
+            "extra of sk_dlsetup)."
+        ) from exc
+    return torch
+
+
+def torch_objective(model, loss_fn, X, y):
+    """The objective of a PyTorch ``model`` under ``loss_fn`` on ``(X, y)``.
+
+    The parameters are those of ``model.named_parameters()`` that require a
+    gradient, one block each, named as there. ``loss(theta)`` is
+    ``loss_fn(model(X), y)`` and ``gradient(theta)`` comes from autograd, so a
+    custom ``torch.autograd.Function`` or a hand-written ``backward`` is what
+    gets checked, and :func:`~sk_dlsetup.check_gradients` names the parameter
+    its error lands in.
+
+    Everything runs on a float64 deep copy of ``model`` in evaluation mode
+    (``model.eval()``: dropout off, batch-norm statistics frozen, so ``J`` is a
+    fixed function), on the device of its parameters. The model you pass is
+    never modified.
+
+    Parameters
+    ----------
+    model : torch.nn.Module
+        The model, with at least one parameter that requires a gradient.
+    loss_fn : callable
+        ``loss_fn(output, y)`` returning a scalar tensor, such as
+        ``torch.nn.functional.cross_entropy``.
+    X : array-like or torch.Tensor
+        The input, as float64.
+    y : array-like or torch.Tensor
+        The targets: integer targets stay integers (class indices), others
+        become float64.
+
+    Returns
+    -------
+    objective : object
+        ``theta0``, ``blocks``, ``loss(theta)``, ``gradient(theta)`` and
+        ``loss_and_gradient(theta)`` (the objective protocol).
+
+    Examples
+    --------
+    >>> import torch  # doctest: +SKIP
+    >>> from sk_dlsetup import check_gradients  # doctest: +SKIP
+    >>> from sk_dlsetup.interop import torch_objective  # doctest: +SKIP
+    >>> model = torch.nn.Sequential(torch.nn.Linear(4, 8), torch.nn.Tanh(),
+    ...                             torch.nn.Linear(8, 3))  # doctest: +SKIP
+    >>> X, y = torch.randn(20, 4), torch.randint(0, 3, (20,))  # doctest: +SKIP
+    >>> objective = torch_objective(model, torch.nn.functional.cross_entropy,
+    ...                             X, y)  # doctest: +SKIP
+    >>> [name for name, _, _ in objective.blocks]  # doctest: +SKIP
+    ['0.weight', '0.bias', '2.weight', '2.bias']
+    >>> check_gradients(objective).verdict  # doctest: +SKIP
+    'pass'
+    """
+    torch = _import_torch()
+    if not isinstance(model, torch.nn.Module):
+        raise TypeError(
+            f"torch_objective needs a torch.nn.Module; got {type(model).__name__}."
+        )
+    if not callable(loss_fn):
+        raise TypeError(
+            f"loss_fn must be a function of (output, y); got {type(loss_fn).__name__}."
+        )
+    return TorchObjective(torch, model, loss_fn, X, y)
+
+
+class TorchObjective:
+    """The objective of :func:`torch_objective` (see there)."""
+
+    def __init__(self, torch, model, loss_fn, X, y):
+        self._torch = torch
+        self._model = copy.deepcopy(model).double().eval()
+        named = [
+            (name, p) for name, p in self._model.named_parameters() if p.requires_grad
+        ]
+        if not named:
+            raise ValueError("the model has no parameter that requires a gradient.")
+        self._params = [p for _, p in named]
+        device = self._params[0].device
+        self._X = self._tensor(X, device, keep_integers=False)
+        self._y = self._tensor(y, device, keep_integers=True)
+        self._loss_fn = loss_fn
+        self.blocks, start = [], 0
+        for name, p in named:
+            self.blocks.append((name, slice(start, start + p.numel()), tuple(p.shape)))
+            start += p.numel()
+        with torch.no_grad():
+            self.theta0 = np.concatenate(
+                [p.detach().cpu().numpy().ravel() for p in self._params]
+            ).astype(np.float64)
+
+    def _tensor(self, data, device, keep_integers):
+        torch = self._torch
+        tensor = data if torch.is_tensor(data) else torch.as_tensor(np.asarray(data))
+        integer = not (tensor.is_floating_point() or tensor.is_complex())
+        if not (keep_integers and integer):
+            tensor = tensor.to(torch.float64)
+        return tensor.to(device)
+
+    def _load(self, theta):
+        torch = self._torch
+        theta = np.asarray(theta, dtype=np.float64)
+        if theta.shape != self.theta0.shape:
+            raise ValueError(
+                f"theta has shape {theta.shape}; expected {self.theta0.shape}."
+            )
+        with torch.no_grad():
+            for (_, sl, shape), p in zip(self.blocks, self._params):
+                p.copy_(torch.from_numpy(theta[sl].reshape(shape)).to(p.device))
+
+    def _value(self, output):
+        return scalar_loss(output.detach().cpu().numpy())
+
+    def loss(self, theta):
+        """``loss_fn(model(X), y)`` at ``theta``, a float."""
+        self._load(theta)
+        with self._torch.no_grad():
+            return self._value(self._loss_fn(self._model(self._X), self._y))
+
+    def gradient(self, theta):
+        """The autograd gradient at ``theta``, in theta's layout (float64)."""
+        return self.loss_and_gradient(theta)[1]
+
+    def loss_and_gradient(self, theta):
+        """``(J(theta), dJ/dtheta)`` from one forward and one backward pass."""
+        self._load(theta)
+        for p in self._params:
+            p.grad = None
+        output = self._loss_fn(self._model(self._X), self._y)
+        value = self._value(output)
+        output.reshape(()).backward()
+        grads = [
+            np.zeros(p.shape) if p.grad is None else p.grad.detach().cpu().numpy()
+            for p in self._params
+        ]
+        return value, np.concatenate([g.ravel() for g in grads]).astype(np.float64)

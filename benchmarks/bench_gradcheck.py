@@ -21,8 +21,18 @@ the peak memory of our full check.
 All libraries run with ``--threads`` threads (default 1: on a shared machine,
 BLAS threads competing with other work make timings erratic).
 
+Function objectives (``--functions``, also run by default): the same black-box
+function checked by ours (:func:`~sk_dlsetup.make_objective`, the plain engine:
+two evaluations per parameter) and by ``scipy.optimize.check_grad`` (one), and a
+PyTorch model of about 50k parameters checked through
+:func:`~sk_dlsetup.interop.torch_objective` and by ``torch.autograd.gradcheck``
+(full and fast mode) on the same function. Targets: within 2.2x of scipy's time
+with a difference at least 100x lower; at least as fast as torch's full mode
+with a lower difference.
+
 Usage: python benchmarks/bench_gradcheck.py [--sizes 1k 10k 50k 200k]
        [--peer-entries 1000] [--full-peers] [--repeats 5] [--threads 1]
+       [--only networks|functions] [--torch-samples 32]
 """
 
 import argparse
@@ -31,10 +41,10 @@ import tracemalloc
 import warnings
 
 import numpy as np
-from scipy.optimize import approx_fprime
+from scipy.optimize import approx_fprime, check_grad
 from threadpoolctl import threadpool_limits
 
-from sk_dlsetup import MLPFromScratch, check_gradients
+from sk_dlsetup import MLPFromScratch, check_gradients, make_objective
 
 try:
     import torch
@@ -51,7 +61,7 @@ N_SAMPLES = 64
 SCIPY_EPS = np.sqrt(np.finfo(float).eps)
 
 
-def make_objective(layers, activation):
+def mlp_objective(layers, activation):
     """A freshly initialized MLP's objective on 64 random rows."""
     rng = np.random.RandomState(0)
     X = rng.randn(N_SAMPLES, layers[0])
@@ -197,11 +207,16 @@ def main():
     parser.add_argument("--full-peers", action="store_true")
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--only", choices=("networks", "functions"))
+    parser.add_argument("--torch-samples", type=int, default=32)
     args = parser.parse_args()
     if torch is not None:
         torch.set_num_threads(args.threads)
     with threadpool_limits(limits=args.threads):
-        benchmark(args)
+        if args.only != "functions":
+            benchmark(args)
+        if args.only != "networks":
+            benchmark_functions(args)
 
 
 def benchmark(args):
@@ -210,7 +225,7 @@ def benchmark(args):
     print(f"64 samples, float64, {args.threads} thread(s); torch: {version}")
     print("~ : peer timed on a random subset of parameters, scaled to all of them\n")
     configs = [(size, act) for size in args.sizes for act in ("tanh", "relu")]
-    objectives = {c: make_objective(NETWORKS[c[0]], c[1]) for c in configs}
+    objectives = {c: mlp_objective(NETWORKS[c[0]], c[1]) for c in configs}
     # Ours first, then scipy, then torch: torch's worker threads must not
     # compete with the numpy timings.
     ours = {c: run_ours(objectives[c], args.repeats) for c in configs}
@@ -266,12 +281,131 @@ def benchmark(args):
             f"{r[0]:<22}{r[1]:>11.1e}{r[2]:>11.1e}{r[3]:>11.1e}{r[4]:>11.1e}"
             f"{r[5]:>12.1e}{r[6]:>14}{r[7]:>9}"
         )
-    largest = make_objective(NETWORKS[args.sizes[-1]], "tanh")
+    largest = mlp_objective(NETWORKS[args.sizes[-1]], "tanh")
     print(
         f"\nPeak memory of our full check, {args.sizes[-1]} tanh network: "
         f"{peak_memory_mb(largest):.0f} MiB (theta itself: "
         f"{largest.theta0.nbytes / 2**20:.1f} MiB)"
     )
+
+
+# ---------------------------------------------------------- function objectives
+
+
+def run_function(objective, repeats):
+    """Ours (plain engine, central differences) against scipy's check_grad."""
+    black_box = make_objective(objective.loss, objective.gradient, objective.theta0)
+    analytic = objective.gradient(objective.theta0)
+    out = {}
+    for label, epsilon in (("1e-7", 1e-7), ("auto", "auto")):
+        seconds, report = best_time(
+            lambda e=epsilon: check_gradients(black_box, mode="full", epsilon=e),
+            repeats,
+        )
+        out[label] = (seconds, report.difference, report.engine)
+    seconds, error = best_time(
+        lambda: check_grad(objective.loss, objective.gradient, objective.theta0),
+        repeats,
+    )
+    numeric = approx_fprime(objective.theta0, objective.loss, SCIPY_EPS)
+    out["scipy"] = (seconds, relative(numeric, analytic), error)
+    return out
+
+
+def torch_model(n_samples):
+    """A 196-192-64-10 tanh network (50,826 parameters) and its data."""
+    torch.manual_seed(0)
+    model = torch.nn.Sequential(
+        torch.nn.Linear(196, 192),
+        torch.nn.Tanh(),
+        torch.nn.Linear(192, 64),
+        torch.nn.Tanh(),
+        torch.nn.Linear(64, 10),
+    ).double()
+    rng = np.random.RandomState(0)
+    X = torch.from_numpy(rng.randn(n_samples, 196))
+    y = torch.from_numpy(np.arange(n_samples) % 10)
+    return model, X, y
+
+
+def run_torch_functions(n_samples):
+    """Ours through torch_objective against torch.autograd.gradcheck, full and fast."""
+    from sk_dlsetup.interop import torch_objective
+
+    model, X, y = torch_model(n_samples)
+    loss_fn = torch.nn.functional.cross_entropy
+    objective = torch_objective(model, loss_fn, X, y)
+    ours = {}
+    for epsilon in (1e-7, "auto"):
+        start = time.perf_counter()
+        report = check_gradients(objective, mode="full", epsilon=epsilon)
+        ours[epsilon] = (time.perf_counter() - start, report.difference, report.verdict)
+    names = [name for name, _ in model.named_parameters()]
+    params = tuple(p.detach().clone().requires_grad_(True) for p in model.parameters())
+
+    def fn(*values):
+        out = torch.func.functional_call(model, dict(zip(names, values)), (X,))
+        return loss_fn(out, y)
+
+    peers = {}
+    for fast_mode in (False, True):
+        start = time.perf_counter()
+        ok = torch.autograd.gradcheck(
+            fn, params, fast_mode=fast_mode, raise_exception=False
+        )
+        peers[fast_mode] = (time.perf_counter() - start, ok)
+    # torch's own difference, as ours: its central differences (eps 1e-6).
+    theta0, analytic = objective.theta0, objective.gradient(objective.theta0)
+    idx = subset(theta0.size, 2000, False)
+    numeric = np.empty(idx.size)
+    for m, i in enumerate(idx):
+        up, down = theta0.copy(), theta0.copy()
+        up[i] += 1e-6
+        down[i] -= 1e-6
+        numeric[m] = (objective.loss(up) - objective.loss(down)) / 2e-6
+    return ours, peers, relative(numeric, analytic[idx]), theta0.size
+
+
+def benchmark_functions(args):
+    warnings.simplefilter("ignore")
+    print("\nFunction objectives: a black box loss(theta) / gradient(theta)")
+    print("(the 1k and 10k tanh networks' J), checked in full by every method")
+    head = ("function", "params", "ours s", "scipy s", "ours/scipy")
+    head += ("ours diff", "auto diff", "scipy diff", "scipy/ours")
+    print("{:<18}{:>8}{:>9}{:>9}{:>11}{:>11}{:>11}{:>11}{:>11}".format(*head))
+    for size in ("1k", "10k"):
+        objective = mlp_objective(NETWORKS[size], "tanh")
+        out = run_function(objective, args.repeats)
+        ours_s, ours_diff, engine = out["1e-7"]
+        _, auto_diff, _ = out["auto"]
+        scipy_s, scipy_diff, _ = out["scipy"]
+        assert engine == "plain"
+        best = min(ours_diff, auto_diff)
+        print(
+            f"{size + ' tanh J':<18}{objective.theta0.size:>8}{ours_s:>9.3f}"
+            f"{scipy_s:>9.3f}{ours_s / scipy_s:>11.2f}{ours_diff:>11.1e}"
+            f"{auto_diff:>11.1e}{scipy_diff:>11.1e}{scipy_diff / best:>11.0f}"
+        )
+    if torch is None:
+        print("torch not installed: skipping the PyTorch model")
+        return
+    warm_up_torch()
+    ours, peers, torch_diff, n_params = run_torch_functions(args.torch_samples)
+    (slow_s, slow_ok), (fast_s, fast_ok) = peers[False], peers[True]
+    print(
+        f"\nPyTorch model, {n_params} parameters, {args.torch_samples} samples, "
+        "float64, full checks"
+    )
+    for epsilon, (seconds, difference, verdict) in ours.items():
+        print(
+            f"  ours (torch_objective, epsilon={epsilon}): {seconds:.2f} s, "
+            f"difference {difference:.1e}, {verdict}"
+        )
+    print(f"  torch.autograd.gradcheck full mode:   {slow_s:.2f} s (passed: "
+          f"{slow_ok}), difference of its differences {torch_diff:.1e}")  # fmt: skip
+    print(f"  torch.autograd.gradcheck fast mode:   {fast_s:.2f} s (passed: "
+          f"{fast_ok}), one random direction")  # fmt: skip
+    print(f"  torch full / ours: {slow_s / ours[1e-7][0]:.2f}x (epsilon=1e-7)")
 
 
 if __name__ == "__main__":

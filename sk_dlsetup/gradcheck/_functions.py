@@ -103,12 +103,12 @@ class FunctionObjective:
 
     def params(self, theta):
         """``theta`` as fresh float64 arrays in the structure of ``params``."""
-        theta = np.asarray(theta, dtype=np.float64)
+        theta = np.array(theta, dtype=np.float64)  # a copy: views of it are fresh
         if theta.shape != self.theta0.shape:
             raise ValueError(
                 f"theta has shape {theta.shape}; expected {self.theta0.shape}."
             )
-        arrays = [theta[sl].reshape(shape).copy() for _, sl, shape in self.blocks]
+        arrays = [theta[sl].reshape(shape) for _, sl, shape in self.blocks]
         if self._kind == "dict":
             return dict(zip(self._keys, arrays))
         if self._kind == "array":

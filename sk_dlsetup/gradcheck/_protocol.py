@@ -211,6 +211,8 @@ def scalar_loss(value):
     ...
     ValueError: loss(theta) must return a real scalar; got an array of shape (3,).
     """
+    if type(value) is float:  # the common case, checked on every evaluation
+        return value
     array = np.asarray(value)
     if array.dtype.kind == "c":
         raise TypeError("loss(theta) must return a real scalar; got a complex value.")

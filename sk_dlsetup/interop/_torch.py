@@ -99,10 +99,15 @@ class TorchObjective:
         for name, p in named:
             self.blocks.append((name, slice(start, start + p.numel()), tuple(p.shape)))
             start += p.numel()
+        # The parameters become views of one flat float64 buffer, so loading a
+        # theta is one copy (a check loads a new theta for every evaluation).
+        self._flat = torch.empty(start, dtype=torch.float64, device=device)
         with torch.no_grad():
-            self.theta0 = np.concatenate(
-                [p.detach().cpu().numpy().ravel() for p in self._params]
-            ).astype(np.float64)
+            for (_, sl, shape), p in zip(self.blocks, self._params):
+                self._flat[sl] = p.detach().reshape(-1)
+                p.data = self._flat[sl].view(shape)
+        self._flat_numpy = self._flat.numpy() if device.type == "cpu" else None
+        self.theta0 = self._flat.detach().cpu().numpy().copy()
 
     def _tensor(self, data, device, keep_integers):
         torch = self._torch
@@ -119,9 +124,11 @@ class TorchObjective:
             raise ValueError(
                 f"theta has shape {theta.shape}; expected {self.theta0.shape}."
             )
-        with torch.no_grad():
-            for (_, sl, shape), p in zip(self.blocks, self._params):
-                p.copy_(torch.from_numpy(theta[sl].reshape(shape)).to(p.device))
+        if self._flat_numpy is not None:
+            np.copyto(self._flat_numpy, theta)
+        else:
+            with torch.no_grad():
+                self._flat.copy_(torch.from_numpy(theta))
 
     def _value(self, output):
         return scalar_loss(output.detach().cpu().numpy())

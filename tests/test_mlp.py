@@ -705,8 +705,8 @@ def test_mlp_dropout_changes_training_not_prediction(multiclass_data):
     assert dropped.loss_ > plain.loss_
 
 
-def test_mlp_divergence_warns_and_keeps_finite_weights(regression_data):
-    """Huge steps on unnormalized data: warning naming learning_rate_init, no NaN."""
+def test_mlp_divergence_raises_and_keeps_finite_weights(regression_data):
+    """Huge steps on unnormalized data: ValueError with advice, no NaN left behind."""
     X, y = regression_data
     X, y = X * 1e4, y * 1e4
     model = MLPFromScratchRegressor(
@@ -717,7 +717,9 @@ def test_mlp_divergence_warns_and_keeps_finite_weights(regression_data):
         random_state=0,
     )
     with (
-        pytest.warns(ConvergenceWarning, match="learning_rate_init"),
+        pytest.raises(
+            ValueError, match="non-finite parameter weights.*InputNormalizer"
+        ),
         warnings.catch_warnings(),
     ):
         warnings.simplefilter("ignore", RuntimeWarning)  # numpy overflow notes

@@ -164,7 +164,7 @@ def test_diverged_epoch_leaves_no_row(regression_data):
         hidden_layer_sizes=(10,), solver="sgd", learning_rate_init=10.0,
         max_iter=20, random_state=0, record_layer_stats=True,
     )  # fmt: skip
-    with pytest.warns(ConvergenceWarning), warnings.catch_warnings():
+    with pytest.raises(ValueError, match="non-finite"), warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
         model.fit(X * 1e4, y * 1e4)
     _assert_aligned(model)

@@ -8,6 +8,7 @@ what differs between the two tasks (target encoding, outputs, scores).
 """
 
 import contextlib
+import copy
 from numbers import Integral, Real
 
 import numpy as np
@@ -35,7 +36,7 @@ from ._network import (
 )
 from ._objective import MLPObjective
 from ._optimizers import OPTIMIZERS
-from ._training import TrainingState, fit_lbfgs, fit_stochastic
+from ._training import DivergenceError, TrainingState, fit_lbfgs, fit_stochastic
 
 _STOCHASTIC_SOLVERS = set(OPTIMIZERS)
 
@@ -46,24 +47,33 @@ def _has_stochastic_solver(estimator):
 
 
 @contextlib.contextmanager
-def _unchanged_on_error(estimator):
+def _unchanged_on_error(estimator, keep_on=None):
     """Restore the estimator's attributes if the block raises: a rejected call
     changes nothing in a fitted model.
 
     Lists (``loss_curve_``, ``validation_scores_``, ``coefs_``) are copied since
-    training appends to or rebinds them; weight arrays need no copy, as training
-    works on a fresh theta (:meth:`_bind_parameters`).
+    training appends to or rebinds them, and the training state (optimizer
+    moments, random stream, layer history) is deep-copied; weight arrays need no
+    copy, as training works on a fresh theta (:meth:`_bind_parameters`). An
+    exception of type ``keep_on`` leaves the attributes as the block left them.
     """
-    state = {
-        key: list(value) if isinstance(value, list) else value
-        for key, value in estimator.__dict__.items()
-    }
+    state = {key: _snapshot(value) for key, value in estimator.__dict__.items()}
     try:
         yield
-    except BaseException:
+    except BaseException as exc:
+        if keep_on is not None and isinstance(exc, keep_on):
+            raise
         estimator.__dict__.clear()
         estimator.__dict__.update(state)
         raise
+
+
+def _snapshot(value):
+    if isinstance(value, list):
+        return list(value)
+    if isinstance(value, TrainingState):  # mutated in place by training
+        return copy.deepcopy(value)
+    return value
 
 
 class _BaseMLPFromScratch(BaseEstimator):
@@ -379,7 +389,10 @@ class _BaseMLPFromScratch(BaseEstimator):
         first_pass = not hasattr(self, "coefs_") or (
             not self.warm_start and not incremental
         )
-        with _unchanged_on_error(self):
+        # A fresh fit that diverges keeps its last finite weights and its
+        # loss_curve_; partial_fit and warm_start keep those from before the call.
+        keep_on = DivergenceError if first_pass else None
+        with _unchanged_on_error(self, keep_on=keep_on):
             X, Y, sample_weight = self._validate_training_data(
                 X, y, sample_weight, incremental, reset=first_pass
             )
@@ -404,21 +417,26 @@ class _BaseMLPFromScratch(BaseEstimator):
             self._training.fresh_init = False
             # Training can still reject the data (e.g. a validation split too
             # small to hold out): the guard then restores the fitted model.
-            if self.solver == "lbfgs":
-                self._fit_lbfgs(X, Y, sample_weight)
-            else:
-                theta = self._bind_parameters(X.dtype)
-                fit_stochastic(
-                    self, self._training, X, Y, sample_weight, theta, incremental
-                )
-            self._publish_layer_stats()
+            try:
+                if self.solver == "lbfgs":
+                    self._fit_lbfgs(X, Y, sample_weight)
+                else:
+                    theta = self._bind_parameters(X.dtype)
+                    fit_stochastic(
+                        self, self._training, X, Y, sample_weight, theta, incremental
+                    )
+            finally:
+                self._publish_layer_stats()
         return self
 
     def _fit_lbfgs(self, X, Y, sample_weight):
         objective = self._objective_on(X, Y, sample_weight)
-        theta_final = fit_lbfgs(self, self._training, objective)
-        if theta_final is not None:
-            self._bind_parameters(X.dtype)[...] = theta_final
+        try:
+            theta_final = fit_lbfgs(self, self._training, objective)
+        except DivergenceError as error:
+            self._bind_parameters(X.dtype)[...] = error.theta
+            raise
+        self._bind_parameters(X.dtype)[...] = theta_final
 
     def _publish_layer_stats(self):
         """``layer_stats_`` from the recorded rows (None when not recording)."""

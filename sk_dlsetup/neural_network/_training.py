@@ -30,13 +30,37 @@ from ._network import (
 )
 from ._optimizers import OPTIMIZERS
 
-# A batch loss this many times the starting loss (or 1, if larger) means the
-# optimization diverged, even while it is still finite.
-_EXPLOSION_FACTOR = 1e4
-_DIVERGENCE_ADVICE = (
-    "Try a lower learning_rate_init, normalize the inputs (InputNormalizer) "
-    "or a smaller init scale."
-)
+# Inputs whose largest magnitude exceeds this are "far from unit scale".
+_LARGE_INPUT = 1e3
+# A last epoch's loss this many times the first's gets a warning (not an error).
+_LOSS_GROWTH = 10.0
+
+
+class DivergenceError(ValueError):
+    """Training produced a non-finite loss, gradient or weight (a ValueError).
+
+    Only this is divergence: a finite loss that grows (an outlier target, a
+    large step) never stops training.
+    """
+
+
+def divergence_error(model, X, where):
+    """The error for a divergence ``where`` it happened, with advice fitting X."""
+    with np.errstate(all="ignore"):
+        scale = float(np.max(np.abs(X))) if X.size else 0.0
+    if not np.isfinite(scale) or scale > _LARGE_INPUT:
+        advice = (
+            f"The inputs reach {scale:.1e}, far from unit scale: normalize them "
+            "first, e.g. make_pipeline(InputNormalizer(), model)."
+        )
+    else:
+        advice = (
+            f"Try a lower learning_rate_init (now {model.learning_rate_init:g}) or "
+            "a smaller init scale (init='xavier' or a callable)."
+        )
+    return DivergenceError(
+        f"Solver produced non-finite parameter weights ({where}). {advice}"
+    )
 
 
 @dataclass
@@ -123,14 +147,20 @@ def fit_lbfgs(model, state, objective):
     """Minimize ``objective`` with scipy's L-BFGS-B from its ``theta0``.
 
     Updates ``loss_curve_`` (one entry per iteration), ``n_iter_``, ``loss_``
-    and ``best_loss_`` of ``model``; returns the final theta, or None if the
-    optimization diverged (the caller then keeps the initial weights).
+    and ``best_loss_`` of ``model``; returns the final theta. On divergence,
+    raises :class:`DivergenceError` whose ``theta`` is the last finite iterate.
     """
     model.loss_curve_ = []
     state.layer_history.clear()
     blocks = parameter_blocks(state.layer_units)
 
+    last_finite = [objective.theta0.copy()]
+
     def record(intermediate_result):
+        if np.isfinite(intermediate_result.fun) and np.all(
+            np.isfinite(intermediate_result.x)
+        ):
+            last_finite[0] = intermediate_result.x.copy()
         model.loss_curve_.append(float(intermediate_result.fun))
         if model.record_layer_stats:
             theta = intermediate_result.x
@@ -156,12 +186,11 @@ def fit_lbfgs(model, state, objective):
         options={"maxfun": model.max_fun, "maxiter": model.max_iter, "gtol": model.tol},
     )
     if not np.isfinite(result.fun) or not np.all(np.isfinite(result.x)):
-        warnings.warn(
-            "L-BFGS diverged (non-finite loss or weights); kept the initial "
-            "weights. " + _DIVERGENCE_ADVICE,
-            ConvergenceWarning,
-        )
-        return None
+        model.loss_curve_ = [loss for loss in model.loss_curve_ if np.isfinite(loss)]
+        model.n_iter_ = len(model.loss_curve_)
+        error = divergence_error(model, objective.X, "L-BFGS")
+        error.theta = last_finite[0]
+        raise error
     if result.status != 0:
         warnings.warn(
             f"lbfgs failed to converge (status={result.status}): "
@@ -236,9 +265,10 @@ def split_validation(model, rng, X, Y, sample_weight):
 def fit_stochastic(model, state, X, Y, sample_weight, theta, incremental):
     """Train ``theta`` in place with SGD or Adam: up to ``max_iter`` epochs.
 
-    One epoch when ``incremental`` (``partial_fit``). Divergence and Ctrl-C
-    keep the weights of the last completed epoch; early stopping restores the
-    best validation weights.
+    One epoch when ``incremental`` (``partial_fit``). A non-finite loss or weight
+    restores the weights of the last completed epoch and raises
+    :class:`DivergenceError`; Ctrl-C keeps them too, with a warning; early
+    stopping restores the best validation weights.
     """
     grad = np.empty_like(theta)
     if not incremental or state.optimizer is None:
@@ -278,19 +308,12 @@ def fit_stochastic(model, state, X, Y, sample_weight, theta, incremental):
     try:
         for _ in range(model.max_iter):
             np.copyto(snapshot, theta)
-            loss = epoch.run()
+            with np.errstate(over="ignore", invalid="ignore"):
+                loss = epoch.run()
             if not (np.isfinite(loss) and np.all(np.isfinite(theta))):
                 theta[...] = snapshot
                 state.optimizer = None  # its moments saw the diverged steps
-                warnings.warn(
-                    f"Training diverged in epoch {model.n_iter_ + 1}: the loss "
-                    f"exploded (over {_EXPLOSION_FACTOR:g} times its starting "
-                    "value) or the weights became non-finite. Kept the weights "
-                    f"of the last completed epoch (n_iter_={model.n_iter_}). "
-                    + _DIVERGENCE_ADVICE,
-                    ConvergenceWarning,
-                )
-                break
+                raise divergence_error(model, X, f"epoch {model.n_iter_ + 1}")
             if _end_epoch(model, state, loss, X.shape[0], validation, theta, epoch):
                 break
             if incremental:
@@ -301,6 +324,7 @@ def fit_stochastic(model, state, X, Y, sample_weight, theta, incremental):
                     "the optimization hasn't converged yet." % model.max_iter,
                     ConvergenceWarning,
                 )
+        _warn_if_loss_grew(model, incremental)
     except KeyboardInterrupt:
         theta[...] = snapshot
         state.optimizer = None  # its state is mid-epoch; the weights are not
@@ -310,6 +334,19 @@ def fit_stochastic(model, state, X, Y, sample_weight, theta, incremental):
         )
     if model.early_stopping:
         theta[...] = state.best_theta
+
+
+def _warn_if_loss_grew(model, incremental):
+    """A finite loss that grew is no divergence, but worth a word at the end."""
+    curve = model.loss_curve_[-model.n_iter_ :] if model.n_iter_ else []
+    if incremental or len(curve) < 2 or not curve[-1] > _LOSS_GROWTH * curve[0]:
+        return
+    warnings.warn(
+        f"The training loss grew from {curve[0]:.3g} to {curve[-1]:.3g} over "
+        f"{len(curve)} epochs: try a lower learning_rate_init (now "
+        f"{model.learning_rate_init:g}) or normalized inputs (InputNormalizer).",
+        ConvergenceWarning,
+    )
 
 
 def _end_epoch(model, state, loss, n_samples, validation, theta, epoch):
@@ -407,9 +444,6 @@ class Epoch:
             batch_size, layer_units, X.dtype, dropout=keep_prob < 1
         )
         self.sample_idx = np.arange(X.shape[0])
-        # Loss of the first batch, at the starting weights: the scale against
-        # which an exploding loss is recognised.
-        self.first_loss = None
         # Mean (over the last epoch's batches) gradient norms, when recording.
         self.grad_norms = None
         if shuffle:
@@ -417,7 +451,11 @@ class Epoch:
             self.Y_batch = np.empty((Y.shape[1], batch_size), Y.dtype)
 
     def run(self):
-        """Train one epoch; return the sample-mean batch loss, NaN if it diverged."""
+        """Train one epoch; return the sample-mean batch loss, NaN if it diverged.
+
+        Divergence is a non-finite batch loss (the weights' finiteness is
+        checked by the caller, once per epoch).
+        """
         n_samples = self.X.shape[0]
         if self.shuffle:
             self.rng.shuffle(self.sample_idx)
@@ -446,9 +484,7 @@ class Epoch:
                 sample_weight=sw_batch,
                 keep_masks=keep_masks,
             )
-            if self.first_loss is None:
-                self.first_loss = max(loss, 1.0)
-            if not loss < _EXPLOSION_FACTOR * self.first_loss:  # NaN included
+            if not np.isfinite(loss):
                 return np.nan
             if grad_norms is not None:
                 grad_norms += X_batch.shape[0] * block_norms(self.grad_layers)

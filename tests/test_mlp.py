@@ -1022,20 +1022,24 @@ def test_mlp_float64_model_predicts_float64_for_float32_input(binary_data):
     assert model.predict_proba(X.astype(np.float32)).dtype == np.float64
 
 
-def test_mlp_fit_rejects_a_single_class(binary_data):
-    """Fitting on one class is a ValueError naming it; a fitted model is unchanged."""
+@pytest.mark.parametrize("solver", ["adam", "lbfgs"])
+def test_mlp_fits_a_single_class_as_sklearn(binary_data, solver, sklearn_twin):
+    """One class: fitted as scikit-learn's MLP fits it, predicting that class."""
     X, y = binary_data
-    model = MLPFromScratch((4,), solver="lbfgs", max_iter=5, random_state=0)
+    one = np.full_like(y, 7)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
-        model.fit(X, y)
-    before = model.predict_proba(X)
-    with pytest.raises(
-        ValueError,
-        match=r"at least 2 classes.*only one class: 1\.",
-    ):
-        model.fit(X, np.ones_like(y))
-    assert_array_equal(model.predict_proba(X), before)
-    assert_array_equal(model.classes_, np.unique(y))
+        model = MLPFromScratch((4,), solver=solver, max_iter=5, random_state=0)
+        model.fit(X, one)
+        reference = MLPClassifier((4,), solver=solver, max_iter=5, random_state=0)
+        reference.fit(X, one)
+    assert_array_equal(model.classes_, reference.classes_)
+    assert_array_equal(model.predict(X), reference.predict(X))
+    assert model.n_outputs_ == reference.n_outputs_ == 1
+    assert model.out_activation_ == reference.out_activation_
+    assert model.predict_proba(X).shape == reference.predict_proba(X).shape
+    twin = sklearn_twin(model, X, one)  # the same weights: the same probabilities
+    assert_allclose(model.predict_proba(X), twin.predict_proba(X), rtol=1e-12)
+    assert model.score(X, one) == 1.0
     # partial_fit chunks of one class are fine once `classes` is known.
     MLPFromScratch((4,), random_state=0).partial_fit(X, np.ones_like(y), classes=[0, 1])

@@ -25,8 +25,7 @@ def test_split_validation_stratifies_single_output_classification():
     """Classification keeps each class's share in the held-out part; sizes add up."""
     X = np.arange(200.0).reshape(100, 2)
     y = np.repeat([0, 1], [80, 20])
-    model = MLPFromScratch(validation_fraction=0.25)
-    model.n_outputs_ = 1
+    model = MLPFromScratch((2,), validation_fraction=0.25).initialize(X, y)
     Y = y[:, None].astype(float)
     rng = np.random.RandomState(0)
     (X_train, Y_train, sw_train), (X_val, Y_val, sw_val) = split_validation(

@@ -235,16 +235,9 @@ class MLPFromScratch(ClassifierMixin, _BaseMLPFromScratch):
         if y.ndim == 2 and y.shape[1] == 1:
             y = column_or_1d(y, warn=True)
         if not hasattr(self, "classes_") or (not self.warm_start and not incremental):
+            # One class is fitted as scikit-learn's MLP fits it: one logistic
+            # output trained towards "not the other class", predicting it always.
             binarizer = LabelBinarizer().fit(y)
-            if (
-                binarizer.y_type_ != "multilabel-indicator"
-                and len(binarizer.classes_) < 2
-            ):
-                raise ValueError(
-                    f"{type(self).__name__} needs samples of at least 2 classes in "
-                    "the data, but the data contains only one class: "
-                    f"{binarizer.classes_[0].item()!r}."
-                )
             self._label_binarizer = binarizer
             self.classes_ = binarizer.classes_
         else:

@@ -243,7 +243,10 @@ def make_optimizer(model, n_params, dtype):
 
 def split_validation(model, rng, X, Y, sample_weight):
     """Hold out ``validation_fraction`` of the data for early stopping."""
-    stratify = Y if is_classifier(model) and model.n_outputs_ == 1 else None
+    # Stratify by the user's labels (the same groups as the encoded targets), so
+    # that an error names them as the user knows them.
+    single = is_classifier(model) and model.n_outputs_ == 1
+    stratify = model._decode(Y) if single else None
     arrays = (X, Y) if sample_weight is None else (X, Y, sample_weight)
     split = train_test_split(
         *arrays,

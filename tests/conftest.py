@@ -121,12 +121,14 @@ def _sklearn_twin(model, X, y):
     copies of ``model``'s.
     """
     estimator = MLPClassifier if is_classifier(model) else MLPRegressor
+    loss = {} if is_classifier(model) else {"loss": model.loss}
     twin = estimator(
         hidden_layer_sizes=model.hidden_layer_sizes,
         activation=model.activation,
         alpha=model.alpha,
         max_iter=1,
         random_state=0,
+        **loss,
     )
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)

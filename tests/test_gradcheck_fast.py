@@ -12,7 +12,7 @@ from sk_dlsetup.neural_network._network import draw_keep_masks
 from sk_dlsetup.neural_network._objective import MLPObjective
 
 ACTIVATIONS = ["identity", "relu", "tanh", "logistic"]
-LOSSES = ["log_loss", "binary_log_loss", "squared_error"]
+LOSSES = ["log_loss", "binary_log_loss", "squared_error", "poisson"]
 
 
 def make_objective(
@@ -35,6 +35,8 @@ def make_objective(
         Y = np.eye(k)[rng.randint(0, k, n_samples)]
     elif loss == "binary_log_loss":
         Y = (rng.rand(n_samples, k) > 0.5).astype(float)
+    elif loss == "poisson":
+        Y = rng.poisson(1.5, (n_samples, k)).astype(float)
     else:
         Y = rng.randn(n_samples, k)
     masks = None
@@ -94,6 +96,10 @@ def _ld_forward_loss(obj, theta):
         per_sample = lse - (Y * Z).sum(axis=1)
     elif obj.loss_name == "binary_log_loss":
         per_sample = (np.logaddexp(ld(0), Z) - Y * Z).sum(axis=1)
+    elif obj.loss_name == "poisson":  # scikit-learn's form, xlogy(y, y / p) - y + p
+        P = np.exp(Z)
+        logs = np.where(Y > 0, Y * np.log(np.where(Y > 0, Y, 1) / P), ld(0))
+        per_sample = (logs - Y + P).sum(axis=1)
     else:
         per_sample = ((Z - Y) ** 2).sum(axis=1) / (2 * Z.shape[1])
     if obj.sample_weight is None:
@@ -290,7 +296,7 @@ def test_fast_noise_bounds_measured_noise(activation, loss):
 
 
 @pytest.mark.parametrize("activation", ["relu", "tanh", "logistic", "identity"])
-@pytest.mark.parametrize("loss", ["log_loss", "binary_log_loss", "squared_error"])
+@pytest.mark.parametrize("loss", LOSSES)
 @pytest.mark.parametrize("weighted", [False, True])
 def test_fast_base_pass_gives_objective_loss(activation, loss, weighted):
     """The engine's base pass (the network's forward) gives the objective's J."""

@@ -190,3 +190,80 @@ def test_loss_float32_delta_stays_float32(loss, n_outputs, rng):
     assert Z32.dtype == np.float32
     expected = SK_LOSSES[loss](Y, _sklearn_output(loss, Z), sw)
     assert_allclose(value32, expected, rtol=1e-5)
+
+
+# ------------------------------------------------------------------- Poisson
+
+
+def _poisson_data(n_outputs=1, seed=0):
+    rng = np.random.RandomState(seed)
+    X = rng.randn(40, 3)
+    rate = np.exp(0.5 * X[:, :n_outputs])
+    return X, rng.poisson(rate).astype(float).reshape(40, -1).squeeze()
+
+
+@pytest.mark.parametrize("activation", ["relu", "tanh", "logistic", "identity"])
+@pytest.mark.parametrize("n_outputs", [1, 2])
+@pytest.mark.parametrize("weighted", [False, True])
+def test_poisson_objective_matches_sklearn_backprop(
+    activation, n_outputs, weighted, sklearn_twin, sklearn_backprop
+):
+    """For identical weights: scikit-learn's loss and gradients (loss='poisson')."""
+    from sk_dlsetup import MLPFromScratchRegressor
+
+    X, y = _poisson_data(n_outputs)
+    sw = np.random.RandomState(1).uniform(0.5, 2, len(X)) if weighted else None
+    model = MLPFromScratchRegressor(
+        loss="poisson", hidden_layer_sizes=(5,), activation=activation, alpha=0.3,
+        random_state=0,
+    ).initialize(X, y)  # fmt: skip
+    twin = sklearn_twin(model, X, y)
+    assert model.out_activation_ == twin.out_activation_ == "exp"
+    loss, coef_grads, intercept_grads = sklearn_backprop(twin, X, y, sw)
+    objective = model.objective(X, y, sample_weight=sw)
+    assert objective.loss(objective.theta0) == pytest.approx(loss, rel=1e-12)
+    expected = [g for pair in zip(coef_grads, intercept_grads) for g in pair]
+    grad = objective.gradient(objective.theta0)
+    for (_, sl, shape), theirs in zip(objective.blocks, expected):
+        assert_allclose(grad[sl].reshape(shape), theirs, rtol=1e-11, atol=1e-14)
+    assert_allclose(model.predict(X), twin.predict(X), rtol=1e-12)
+
+
+def test_poisson_mlp_without_hidden_nonlinearity_equals_the_glm():
+    """scikit-learn's test_mlp_vs_poisson_glm_equivalent, ported."""
+    from sklearn.linear_model import PoissonRegressor
+
+    from sk_dlsetup import MLPFromScratchRegressor
+
+    n = 100
+    rng = np.random.default_rng(42)
+    X = np.linspace(0, 1, n)
+    y = rng.poisson(np.exp(X + 1))
+    X = X.reshape(n, -1)
+    glm = PoissonRegressor(alpha=0, tol=1e-7).fit(X, y)
+    params = dict(
+        hidden_layer_sizes=(1,), activation="identity", alpha=0, solver="lbfgs",
+        tol=1e-7, random_state=43,
+    )  # fmt: skip
+    mlp = MLPFromScratchRegressor(loss="poisson", **params).fit(X, y)
+    assert_allclose(mlp.predict(X), glm.predict(X), rtol=1e-4)
+    mlp = MLPFromScratchRegressor(loss="squared_error", **params).fit(X, y)
+    assert not np.allclose(mlp.predict(X), glm.predict(X), rtol=1e-4)
+
+
+def test_poisson_rejects_negative_targets():
+    """A negative count is a clear error naming the loss and the smallest value."""
+    from sk_dlsetup import MLPFromScratchRegressor
+
+    X, y = _poisson_data()
+    y[3] = -2.5
+    with pytest.raises(ValueError, match=r"valid range of the loss 'poisson'.*-2\.5"):
+        MLPFromScratchRegressor(loss="poisson").fit(X, y)
+
+
+def test_poisson_per_sample_loss_is_half_the_deviance():
+    """Hand-computed: y = 2, z = log 4: 2 log(2 / 4) - 2 + 4."""
+    Z, Y = np.array([[np.log(4.0)]]), np.array([[2.0]])
+    per_sample = LOSSES["poisson"].per_sample(Z, Y)
+    assert per_sample[0] == pytest.approx(2 * np.log(0.5) + 2, rel=1e-14)
+    assert Z[0, 0] == pytest.approx(2.0, rel=1e-14)  # the delta exp(z) - y

@@ -28,7 +28,7 @@ the terms of the output delta (for round-off bounds). They take the output
 from typing import NamedTuple
 
 import numpy as np
-from scipy.special import expit
+from scipy.special import expit, xlogy
 
 from ._series import (
     EXPM1,
@@ -106,6 +106,34 @@ def inplace_half_squared_error(Z, Y):
     return per_sample
 
 
+def inplace_half_poisson_deviance(Z, Y):
+    """Exp outputs: per-sample ``sum_k y log y - y z - y + e^z``; ``Z <- e^Z - Y``.
+
+    scikit-learn's half Poisson deviance ``xlogy(y, y / p) - y + p`` with
+    ``p = exp(z)``, its constant ``y log y - y`` included, written in ``z`` so
+    that no ``log(p)`` is taken.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> Z, Y = np.array([[0.0], [np.log(2.0)]]), np.array([[1.0], [0.0]])
+    >>> inplace_half_poisson_deviance(Z, Y), Z
+    (array([0., 2.]), array([[0.], [2.]]))
+    """
+    per_sample = xlogy(Y, Y).sum(axis=1)
+    per_sample -= np.einsum("ij,ij->i", Y, Z)
+    per_sample -= Y.sum(axis=1)
+    np.exp(Z, out=Z)
+    per_sample += Z.sum(axis=1)
+    Z -= Y
+    return per_sample
+
+
+def inplace_exp_output(Z):
+    """``exp`` of each output unit (Poisson regression), in place."""
+    return np.exp(Z, out=Z)
+
+
 def inplace_logistic_output(Z):
     """Sigmoid of each output unit (binary and multilabel), in place."""
     return expit(Z, out=Z)
@@ -180,7 +208,7 @@ def _logistic_jet(Z, Y, P, dZ):
 
 
 def _log_delta_size(Z, Y, P):
-    """Sizes of the output delta's terms ``p - y``: ``|p| + |y|``."""
+    """Sizes of the output delta's terms ``p - y``: ``|p| + |y|`` (Poisson too)."""
     return P + np.abs(Y)
 
 
@@ -216,6 +244,22 @@ def _squared_delta_size(Z, Y, P):
     return (np.abs(Z) + np.abs(Y)) / Z.shape[1]
 
 
+def _poisson_change(Z, Y, P, dZ):
+    """``sum_k p_k expm1(dz_k) - y_k dz_k`` per sample."""
+    return (P * small_expm1(dZ)).sum(axis=-1) - (Y * dZ).sum(axis=-1)
+
+
+def _poisson_column_change(Zj, Yj, Pj, t, n_outputs):
+    return Pj * small_expm1(t) - Yj * t
+
+
+def _poisson_jet(Z, Y, P, dZ):
+    change = jet_map(
+        lambda term: (P * term).sum(axis=-1), jet_series(EXPM1, jet_powers(dZ))
+    )
+    return jet_sub(change, _linear_jet(Y, dZ))
+
+
 class Loss(NamedTuple):
     """A loss, its canonical output activation and its expansions.
 
@@ -246,6 +290,10 @@ LOSSES = {
     "squared_error": Loss(
         inplace_half_squared_error, identity_output, "identity",
         _squared_change, _squared_column_change, _squared_jet, _squared_delta_size,
+    ),
+    "poisson": Loss(
+        inplace_half_poisson_deviance, inplace_exp_output, "exp",
+        _poisson_change, _poisson_column_change, _poisson_jet, _log_delta_size,
     ),
 }  # fmt: skip
 

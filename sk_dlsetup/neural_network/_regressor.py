@@ -1,4 +1,4 @@
-"""MLPFromScratchRegressor: the network with identity outputs and squared error."""
+"""MLPFromScratchRegressor: the network for real targets (squared error or Poisson)."""
 
 import numpy as np
 from sklearn.base import RegressorMixin
@@ -11,19 +11,23 @@ from ._mlp import _BaseMLPFromScratch, _has_stochastic_solver
 
 
 class MLPFromScratchRegressor(RegressorMixin, _BaseMLPFromScratch):
-    """Multilayer perceptron regressor in plain numpy: identity output, squared error.
+    """Multilayer perceptron regressor in plain numpy: squared error or Poisson.
 
     The network, parameters and initialization of :class:`MLPFromScratch`
     with an identity output layer and half the mean squared error (averaged
-    over outputs), as scikit-learn's
+    over outputs), or an exponential output layer and half the Poisson
+    deviance (summed over outputs), as scikit-learn's
     :class:`~sklearn.neural_network.MLPRegressor`. One deliberate difference:
     for several outputs scikit-learn's gradient is ``n_outputs`` times too large
     (its issue #8349); ours is the true gradient of the loss.
 
     Parameters
     ----------
-    loss : {'squared_error'}, default='squared_error'
-        Half the mean squared error.
+    loss : {'squared_error', 'poisson'}, default='squared_error'
+        'squared_error': half the mean squared error, identity outputs.
+        'poisson': half the Poisson deviance ``y log(y / p) - y + p`` with
+        ``p = exp(z)`` (scikit-learn >= 1.7's), for counts and rates; the
+        targets must be >= 0.
     hidden_layer_sizes, activation, init, solver, alpha, batch_size, \
 learning_rate, learning_rate_init, power_t, max_iter, shuffle, random_state, \
 tol, verbose, warm_start, momentum, nesterovs_momentum, early_stopping, \
@@ -63,7 +67,7 @@ out_activation_, n_features_in_, feature_names_in_
 
     _parameter_constraints: dict = {
         **_BaseMLPFromScratch._parameter_constraints,
-        "loss": [StrOptions({"squared_error"})],
+        "loss": [StrOptions({"squared_error", "poisson"})],
     }
 
     def __init__(
@@ -143,6 +147,12 @@ out_activation_, n_features_in_, feature_names_in_
         )
         if y.ndim == 2 and y.shape[1] == 1:
             y = column_or_1d(y, warn=True)
+        if self.loss == "poisson" and np.any(y < 0):
+            raise ValueError(
+                "Some value(s) of y are out of the valid range of the loss "
+                f"'poisson', which needs y >= 0: {int(np.sum(y < 0))} are negative "
+                f"(the smallest is {np.min(y):.6g})."
+            )
         return X, np.asarray(y, dtype=X.dtype).reshape(X.shape[0], -1)
 
     def _validate_objective_data(self, X, y):

@@ -136,7 +136,15 @@ def _check_your_backprop(namespace, out):
     assert "failing blocks: ['b1', 'W2']" in out
 
 
+def _sparse_text(namespace, out):
+    """The sparse pipeline learns the topics; sparse and dense fits agree."""
+    assert namespace["accuracy"] > 0.95
+    assert namespace["weight_gap"] < 1e-12
+    assert "dense it would hold" in out
+
+
 CHECKS = {
+    "plot_sparse_text": _sparse_text,
     "plot_check_your_backprop": _check_your_backprop,
     "plot_normalization": _normalization,
     "plot_initialization": _initialization,

@@ -21,6 +21,8 @@ entry by entry in full rather than sampled).
   layer-wise, far cheaper and less noisy.
 """
 
+from scipy import sparse
+
 from ..neural_network._objective import MLPObjective
 from ._fast import MLPFiniteDifferences
 from ._plain import PlainFiniteDifferences
@@ -38,9 +40,21 @@ def uses_mlp_loss(objective):
     )
 
 
+#: The fast engine works on a dense float64 copy of X; a sparse X larger than
+#: this when dense is checked with plain evaluations, which keep it sparse.
+DENSE_LIMIT_BYTES = 64 * 2**20
+
+
 def make_engine(objective, blocks, theta0, loss0, rng, fast, notes):
     """The engine for ``objective``: the MLP fast path if allowed and valid."""
-    if fast and uses_mlp_loss(objective):
+    X = getattr(objective, "X", None)
+    too_large = sparse.issparse(X) and 8 * X.shape[0] * X.shape[1] > DENSE_LIMIT_BYTES
+    if fast and uses_mlp_loss(objective) and too_large:
+        notes.append(
+            "X is sparse and too large to densify for the fast path: checked with "
+            "plain evaluations of objective.loss."
+        )
+    elif fast and uses_mlp_loss(objective):
         return MLPFiniteDifferences(objective, loss0=loss0)
     if fast and isinstance(objective, MLPObjective):
         notes.append(

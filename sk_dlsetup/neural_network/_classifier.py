@@ -9,7 +9,13 @@ from sklearn.utils.multiclass import type_of_target, unique_labels
 from sklearn.utils.validation import column_or_1d, validate_data
 
 from .._compat import _fit_context
-from ._mlp import _BaseMLPFromScratch, _has_stochastic_solver, _unchanged_on_error
+from ._mlp import (
+    SPARSE_FORMATS,
+    _BaseMLPFromScratch,
+    _has_stochastic_solver,
+    _unchanged_on_error,
+    as_csr,
+)
 
 
 def _encode_targets(binarizer, y, dtype):
@@ -230,8 +236,10 @@ class MLPFromScratch(ClassifierMixin, _BaseMLPFromScratch):
             y,
             multi_output=True,
             dtype=(np.float64, np.float32),
+            accept_sparse=SPARSE_FORMATS,
             reset=reset,
         )
+        X = as_csr(X)
         if y.ndim == 2 and y.shape[1] == 1:
             y = column_or_1d(y, warn=True)
         if not hasattr(self, "classes_") or (not self.warm_start and not incremental):
@@ -258,8 +266,15 @@ class MLPFromScratch(ClassifierMixin, _BaseMLPFromScratch):
 
     def _validate_objective_data(self, X, y):
         X, y = validate_data(
-            self, X, y, multi_output=True, dtype=(np.float64, np.float32), reset=False
+            self,
+            X,
+            y,
+            multi_output=True,
+            dtype=(np.float64, np.float32),
+            accept_sparse=SPARSE_FORMATS,
+            reset=False,
         )
+        X = as_csr(X)
         if y.ndim == 2 and y.shape[1] == 1:
             y = column_or_1d(y)
         unseen = np.setdiff1d(unique_labels(y), self.classes_)

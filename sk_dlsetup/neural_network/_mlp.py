@@ -12,6 +12,7 @@ import copy
 from numbers import Integral, Real
 
 import numpy as np
+from scipy import sparse
 from sklearn.base import BaseEstimator
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted, validate_data
@@ -39,6 +40,21 @@ from ._optimizers import OPTIMIZERS
 from ._training import DivergenceError, TrainingState, fit_lbfgs, fit_stochastic
 
 _STOCHASTIC_SOLVERS = set(OPTIMIZERS)
+
+#: Sparse X as scikit-learn's MLP takes it; the network works on CSR rows.
+SPARSE_FORMATS = ("csr", "csc")
+
+
+def as_csr(X):
+    """A sparse X as CSR (mini-batches are rows), dense X as it is.
+
+    Examples
+    --------
+    >>> from scipy import sparse
+    >>> as_csr(sparse.csc_matrix(np.eye(2))).format
+    'csr'
+    """
+    return X.tocsr() if sparse.issparse(X) and X.format != "csr" else X
 
 
 def _has_stochastic_solver(estimator):
@@ -457,4 +473,16 @@ class _BaseMLPFromScratch(BaseEstimator):
 
     def _validate_X(self, X):
         check_is_fitted(self)
-        return validate_data(self, X, dtype=(np.float64, np.float32), reset=False)
+        X = validate_data(
+            self,
+            X,
+            dtype=(np.float64, np.float32),
+            accept_sparse=SPARSE_FORMATS,
+            reset=False,
+        )
+        return as_csr(X)
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.sparse = True
+        return tags

@@ -26,6 +26,7 @@ Masks are ``(n_samples, units)``, rows are samples, like ``X``.
 from typing import NamedTuple
 
 import numpy as np
+from scipy import sparse
 from sklearn import get_config
 from sklearn.utils import gen_batches
 
@@ -205,10 +206,14 @@ class Activations(NamedTuple):
             self.batch(X.shape[0])[...] = X
 
 
-def allocate_activations(n_samples, layer_units, dtype, dropout=False, backward=True):
+def allocate_activations(
+    n_samples, layer_units, dtype, dropout=False, backward=True, sparse_input=False
+):
     """:class:`Activations` for a batch of up to ``n_samples`` samples.
 
-    ``backward=False`` leaves out the buffers only backpropagation needs.
+    ``backward=False`` leaves out the buffers only backpropagation needs;
+    ``sparse_input=True`` the dense copy of the input batch (a sparse ``X``
+    enters the first layer as a sparse-dense product).
 
     Examples
     --------
@@ -218,7 +223,8 @@ def allocate_activations(n_samples, layer_units, dtype, dropout=False, backward=
     >>> buffers.hidden[1].shape, bool(np.all(buffers.acts[1][-1] == 1))
     ((4, 5), True)
     """
-    inputs = np.empty((n_samples, layer_units[0] + 1), dtype)
+    n_inputs = 0 if sparse_input else layer_units[0]
+    inputs = np.empty((n_samples, n_inputs + 1), dtype)
     inputs[:, -1] = 1
     acts = [inputs.T]
     for units in layer_units[1:-1]:
@@ -264,15 +270,19 @@ def forward(X, layers, activation, buffers, keep_masks=None, preactivations=None
     """
     g = ACTIVATIONS[activation].forward
     buffers = buffers.rows(X.shape[0])
-    buffers.load(X)
+    sparse_input = sparse.issparse(X)
+    if not sparse_input:
+        buffers.load(X)
     acts, hidden = buffers.acts, buffers.hidden
     n_layers = len(layers)
     for layer in range(n_layers):
-        if layer == n_layers - 1:
-            np.matmul(layers[layer].T, acts[layer], out=acts[layer + 1])
+        out = acts[layer + 1] if layer == n_layers - 1 else hidden[layer + 1]
+        if layer == 0 and sparse_input:
+            _sparse_first_layer(X, layers[0], out)
         else:
-            H = hidden[layer + 1]
-            np.matmul(layers[layer].T, acts[layer], out=H)
+            np.matmul(layers[layer].T, acts[layer], out=out)
+        if layer < n_layers - 1:
+            H = out
             if preactivations is not None:
                 preactivations.append(H.copy())
             g(H)
@@ -281,8 +291,21 @@ def forward(X, layers, activation, buffers, keep_masks=None, preactivations=None
     return acts[n_layers]
 
 
+def _sparse_first_layer(X, Wb, out):
+    """``out = ([X, 1] @ [W; b]).T`` for a sparse ``X``: a sparse-dense product."""
+    out[...] = (X @ Wb[:-1]).T
+    out += Wb[-1][:, None]
+
+
 def backward(
-    delta, layers, activation, buffers, grad_layers, l2_scale=0.0, keep_masks=None
+    delta,
+    layers,
+    activation,
+    buffers,
+    grad_layers,
+    l2_scale=0.0,
+    keep_masks=None,
+    X=None,
 ):
     """Backpropagate the output delta ``(dJ/dZ[L]).T`` into ``grad_layers``.
 
@@ -290,13 +313,19 @@ def backward(
     in its ``W`` rows, that is ``[dW; db]``, where ``l2_scale`` is
     ``alpha / sum(sample_weight)`` and ``delta`` already carries the
     per-sample ``1 / n`` (or weight) scaling. ``buffers`` are the
-    :class:`Activations` of the forward pass, restricted to the batch.
+    :class:`Activations` of the forward pass, restricted to the batch; a sparse
+    input batch ``X`` is passed along (it is not in the buffers).
     """
     derivative = ACTIVATIONS[activation].derivative
+    sparse_input = X is not None and sparse.issparse(X)
     acts, hidden, deltas = buffers.acts, buffers.hidden, buffers.deltas
     for layer in range(len(layers) - 1, -1, -1):
         grad = grad_layers[layer]
-        np.matmul(acts[layer], delta.T, out=grad)
+        if layer == 0 and sparse_input:
+            grad[:-1] = X.T @ delta.T
+            np.add.reduce(delta, axis=1, out=grad[-1])
+        else:
+            np.matmul(acts[layer], delta.T, out=grad)
         inplace_add_l2_gradient(grad, layers[layer], l2_scale)
         W = layers[layer][:-1]
         if layer:
@@ -381,6 +410,7 @@ def backprop(
             grad_layers,
             l2_scale=alpha / sw_sum,
             keep_masks=keep_masks,
+            X=X,
         )
     return value
 
@@ -400,8 +430,12 @@ def predict_output(X, coefs, intercepts, activation):
     units = [X.shape[1], *(W.shape[1] for W in coefs)]
     dtype = np.result_type(X.dtype, coefs[0].dtype)
     layers = layer_views(pack(coefs, intercepts, dtype=dtype), parameter_blocks(units))
-    chunk = min(X.shape[0], rows_per_chunk(dtype.itemsize * (sum(units) + len(units))))
-    buffers = allocate_activations(max(chunk, 1), units, dtype, backward=False)
+    sparse_input = sparse.issparse(X)
+    stored = sum(units[1:]) if sparse_input else sum(units)
+    chunk = min(X.shape[0], rows_per_chunk(dtype.itemsize * (stored + len(units))))
+    buffers = allocate_activations(
+        max(chunk, 1), units, dtype, backward=False, sparse_input=sparse_input
+    )
     out = np.empty((X.shape[0], units[-1]), dtype)
     for rows in gen_batches(X.shape[0], max(chunk, 1)):
         out[rows] = forward(X[rows], layers, activation, buffers).T

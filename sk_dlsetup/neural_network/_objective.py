@@ -6,6 +6,7 @@ Any model exposing ``objective(X, y)`` returning an object with ``theta0``,
 """
 
 import numpy as np
+from scipy import sparse
 
 from ._activations import ACTIVATIONS
 from ._network import (
@@ -112,12 +113,19 @@ class MLPObjective:
         self._layers = layer_views(self._theta, self.blocks)
         self._grad = np.empty_like(self._theta)
         self._grad_layers = layer_views(self._grad, self.blocks)
+        sparse_input = sparse.issparse(X)
         self._buffers = allocate_activations(
-            n_samples, self.layer_units, self.dtype, dropout=keep_masks is not None
+            n_samples,
+            self.layer_units,
+            self.dtype,
+            dropout=keep_masks is not None,
+            sparse_input=sparse_input,
         )
-        # The data stay in the network's buffers, in the layout it works in.
-        self._buffers.load(X)
-        self._X = self._buffers.batch(n_samples)
+        if sparse_input:  # the first layer multiplies the sparse rows directly
+            self._X = X.tocsr()
+        else:  # the data stay in the network's buffers, in the layout it works in
+            self._buffers.load(X)
+            self._X = self._buffers.batch(n_samples)
         self._Y = transposed_rows(self.Y)
         self._cached_theta = None
 

@@ -7,7 +7,7 @@ from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import column_or_1d, validate_data
 
 from .._compat import StrOptions, _fit_context
-from ._mlp import _BaseMLPFromScratch, _has_stochastic_solver
+from ._mlp import SPARSE_FORMATS, _BaseMLPFromScratch, _has_stochastic_solver, as_csr
 
 
 class MLPFromScratchRegressor(RegressorMixin, _BaseMLPFromScratch):
@@ -143,8 +143,10 @@ out_activation_, n_features_in_, feature_names_in_
             multi_output=True,
             y_numeric=True,
             dtype=(np.float64, np.float32),
+            accept_sparse=SPARSE_FORMATS,
             reset=reset,
         )
+        X = as_csr(X)
         if y.ndim == 2 and y.shape[1] == 1:
             y = column_or_1d(y, warn=True)
         if self.loss == "poisson" and np.any(y < 0):

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import scipy.optimize
+from scipy import sparse
 from sklearn.base import is_classifier
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import train_test_split
@@ -443,14 +444,20 @@ class Epoch:
         self.batch_size, self.shuffle = batch_size, shuffle
         self.keep_prob, self.rng, self.optimizer = keep_prob, rng, optimizer
         self.record_norms = record_norms
+        self.sparse_input = sparse.issparse(X)
         self.buffers = allocate_activations(
-            batch_size, layer_units, X.dtype, dropout=keep_prob < 1
+            batch_size,
+            layer_units,
+            X.dtype,
+            dropout=keep_prob < 1,
+            sparse_input=self.sparse_input,
         )
         self.sample_idx = np.arange(X.shape[0])
         # Mean (over the last epoch's batches) gradient norms, when recording.
         self.grad_norms = None
         if shuffle:
-            self.X_batch = np.empty((batch_size, X.shape[1]), X.dtype)
+            if not self.sparse_input:
+                self.X_batch = np.empty((batch_size, X.shape[1]), X.dtype)
             self.Y_batch = np.empty((Y.shape[1], batch_size), Y.dtype)
 
     def run(self):
@@ -509,7 +516,10 @@ class Epoch:
         # mode='clip' spares numpy's bounds-checked, buffered copy (2.5x faster).
         # Gathering into contiguous rows and letting backprop copy them into
         # its buffers beats gathering into those (strided) buffers directly.
-        X_batch = self.X.take(idx, axis=0, out=self.X_batch[:n_rows], mode="clip")
+        if self.sparse_input:  # CSR rows: a gather of the stored entries only
+            X_batch = self.X[idx]
+        else:
+            X_batch = self.X.take(idx, axis=0, out=self.X_batch[:n_rows], mode="clip")
         Y_batch = self.Y_batch[:, :n_rows]
         self.Y_columns.take(idx, axis=1, out=Y_batch, mode="clip")
         return X_batch, Y_batch.T, None if sw is None else sw[idx]

@@ -286,3 +286,25 @@ def test_python_dash_m_help():
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.startswith("usage: sk-dlsetup")
+
+
+def test_main_regression_target_is_standardized(capsys, tmp_path):
+    """A raw regression target (diabetes, 25-346) is standardized for training.
+
+    Before, the network trained on the raw target and printed CV R^2 of about -3;
+    now the R^2, in the target's own units, is positive, and the output says so.
+    """
+    from sklearn.datasets import load_diabetes
+
+    X, y = load_diabetes(return_X_y=True, scaled=False)
+    rows = [[*x, t] for x, t in zip(X[:300], y[:300])]
+    names = [f"x{i}" for i in range(X.shape[1])] + ["progression"]
+    path = _write_csv(tmp_path / "diabetes.csv", names, rows)
+    status, out, err = _run(
+        capsys, "--csv", str(path), "--target", "progression", "--quick"
+    )
+    assert status == 0, err
+    assert "standardized for training" in out
+    he_row = next(line for line in out.splitlines() if line.startswith("he "))
+    cv_r2 = float(he_row.split()[5])
+    assert cv_r2 > 0, he_row

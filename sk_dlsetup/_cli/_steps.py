@@ -8,6 +8,7 @@ import time
 
 import numpy as np
 from sklearn.base import clone
+from sklearn.compose import TransformedTargetRegressor
 from sklearn.model_selection import KFold, StratifiedKFold
 from sklearn.pipeline import make_pipeline
 
@@ -86,12 +87,47 @@ def normalize_step(X_train, out):
     return normalizer, raw, normalized
 
 
+def _trained_pipeline(task, *steps):
+    """The steps as a pipeline; for regression the target is standardized too.
+
+    A raw regression target (house prices, disease progression) is as badly
+    scaled for the output layer as raw inputs are for the first one: a
+    TransformedTargetRegressor trains on the standardized target and predicts
+    (and scores) in the target's own units.
+    """
+    pipeline = make_pipeline(*steps)
+    if task == "classification":
+        return pipeline
+    return TransformedTargetRegressor(regressor=pipeline, transformer=InputNormalizer())
+
+
+def _last_step(model):
+    """The fitted network (or checker) at the end of a trained pipeline."""
+    pipeline = model.regressor_ if hasattr(model, "regressor_") else model
+    return pipeline[-1]
+
+
+def _scaled_target(task, y):
+    """The target the network trains on (standardized for regression)."""
+    if task == "classification":
+        return y
+    return InputNormalizer().fit_transform(np.asarray(y, float).reshape(-1, 1)).ravel()
+
+
 def gradient_check_step(network_for, task, args, X_train, y_train, X_test, y_test, out):
     """GradientChecker in a Pipeline: check at init, train, check again."""
     network = network_for(task, args, "he" if args.activation == "relu" else "xavier")
     checker = GradientChecker(network, on_failure="ignore", random_state=args.seed)
-    model = make_pipeline(InputNormalizer(), checker).fit(X_train, y_train)
+    model = _trained_pipeline(task, InputNormalizer(), checker).fit(X_train, y_train)
+    checker = _last_step(model)
     print(_section("2. Check backpropagation against finite differences"), file=out)
+    if task != "classification":
+        print(
+            f"The target (mean {np.mean(y_train):.3g}, std {np.std(y_train):.3g}) is "
+            "standardized for training with its training mean and std, like the "
+            "inputs;\npredictions and R^2 are in its own units.",
+            file=out,
+        )
     print(
         f"network {_architecture(X_train, model)}, {args.activation}, init "
         f"{network.init!r}; checked on {min(len(X_train), checker.max_samples)} "
@@ -108,7 +144,7 @@ def gradient_check_step(network_for, task, args, X_train, y_train, X_test, y_tes
 
 
 def _architecture(X, model):
-    net = model[-1].estimator_
+    net = _last_step(model).estimator_
     return "-".join(
         str(n) for n in [X.shape[1], *net.hidden_layer_sizes, net.n_outputs_]
     )
@@ -121,26 +157,27 @@ def init_step(network_for, task, args, normalizer, X_train, y_train, progress_st
     else:
         folds = KFold(args.cv, shuffle=True, random_state=args.seed)
     X_normalized = normalizer.transform(X_train)
+    y_scaled = _scaled_target(task, y_train)
     results = {}
     for init in INITS:
         network = network_for(task, args, init)
         stats = layer_statistics(
-            clone(network).initialize(X_normalized, y_train), X_normalized, y_train
+            clone(network).initialize(X_normalized, y_scaled), X_normalized, y_scaled
         )
         scores = []
         for k, (train, test) in enumerate(folds.split(X_train, y_train), start=1):
             print(f"      {init}: fold {k}/{args.cv}", file=progress_stream, flush=True)
-            model = make_pipeline(InputNormalizer(), clone(network))
+            model = _trained_pipeline(task, InputNormalizer(), clone(network))
             model.fit(X_train[train], y_train[train])
             scores.append(model.score(X_train[test], y_train[test]))
-        final = make_pipeline(
-            InputNormalizer(), clone(network).set_params(record_layer_stats=True)
+        final = _trained_pipeline(
+            task, InputNormalizer(), clone(network).set_params(record_layer_stats=True)
         ).fit(X_train, y_train)
         results[init] = {
             "stats": stats,
             "scores": np.array(scores),
-            "loss_curve": list(final[-1].loss_curve_),
-            "layer_stats": final[-1].layer_stats_,
+            "loss_curve": list(_last_step(final).loss_curve_),
+            "layer_stats": _last_step(final).layer_stats_,
         }
     return results
 

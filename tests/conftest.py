@@ -178,3 +178,9 @@ def _relative_error(actual, desired):
 def rel_error():
     """The norm-relative error helper."""
     return _relative_error
+
+
+@pytest.fixture
+def global_random_seed():
+    """scikit-learn's test seed fixture (its default value), for its ported tests."""
+    return 42

@@ -162,6 +162,8 @@ out_activation_, n_features_in_, feature_names_in_
 
     def _score_encoded(self, X, Y, sample_weight):
         y_pred = self._output(X)
+        if not np.all(np.isfinite(y_pred)):
+            return float("nan")  # r2_score would raise deep inside scikit-learn
         if Y.shape[1] == 1:
             Y, y_pred = Y.ravel(), y_pred.ravel()
         return r2_score(Y, y_pred, sample_weight=sample_weight)

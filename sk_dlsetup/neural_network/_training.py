@@ -51,16 +51,18 @@ def divergence_error(model, X, where):
         scale = float(np.max(np.abs(X))) if X.size else 0.0
     if not np.isfinite(scale) or scale > _LARGE_INPUT:
         advice = (
-            f"The inputs reach {scale:.1e}, far from unit scale: normalize them "
-            "first, e.g. make_pipeline(InputNormalizer(), model)."
+            "The input data may contain large values and need to be preprocessed: "
+            f"they reach {scale:.1e}, far from unit scale. Normalize them first, "
+            "e.g. make_pipeline(InputNormalizer(), model)."
         )
     else:
         advice = (
             f"Try a lower learning_rate_init (now {model.learning_rate_init:g}) or "
             "a smaller init scale (init='xavier' or a callable)."
         )
+    # scikit-learn's first sentence, word for word, then where and what to try.
     return DivergenceError(
-        f"Solver produced non-finite parameter weights ({where}). {advice}"
+        f"Solver produced non-finite parameter weights. {advice} (Diverged in {where}.)"
     )
 
 
@@ -318,7 +320,15 @@ def fit_stochastic(model, state, X, Y, sample_weight, theta, incremental):
                 theta[...] = snapshot
                 state.optimizer = None  # its moments saw the diverged steps
                 raise divergence_error(model, X, f"epoch {model.n_iter_ + 1}")
-            if _end_epoch(model, state, loss, X.shape[0], validation, theta, epoch):
+            try:
+                stop = _end_epoch(
+                    model, state, loss, X.shape[0], validation, theta, epoch
+                )
+            except DivergenceError:  # non-finite predictions on the validation set
+                theta[...] = snapshot
+                state.optimizer = None
+                raise
+            if stop:
                 break
             if incremental:
                 break
@@ -354,7 +364,20 @@ def _warn_if_loss_grew(model, incremental):
 
 
 def _end_epoch(model, state, loss, n_samples, validation, theta, epoch):
-    """Record the epoch; return True when training should stop."""
+    """Record the epoch; return True when training should stop.
+
+    With early stopping, the validation score is taken first: finite weights can
+    still give non-finite predictions (overflow), which is divergence too.
+    """
+    score = None
+    if validation is not None:
+        with np.errstate(all="ignore"):
+            score = model._score_encoded(*validation)
+        if not np.isfinite(score):
+            raise divergence_error(
+                model, validation[0], f"epoch {model.n_iter_ + 1}: the validation "
+                "predictions are not finite"
+            )  # fmt: skip
     model.n_iter_ += 1
     model.t_ += n_samples
     model.loss_ = loss
@@ -367,7 +390,7 @@ def _end_epoch(model, state, loss, n_samples, validation, theta, epoch):
         )
     if model.verbose:
         print("Iteration %d, loss = %.8f" % (model.n_iter_, loss))
-    _update_no_improvement_count(model, state, validation, theta)
+    _update_no_improvement_count(model, state, score, theta)
     state.optimizer.iteration_ends(model.t_)
     if state.no_improvement_count <= model.n_iter_no_change:
         return False
@@ -383,16 +406,14 @@ def _end_epoch(model, state, loss, n_samples, validation, theta, epoch):
     return False
 
 
-def _update_no_improvement_count(model, state, validation, theta):
-    if validation is None:
+def _update_no_improvement_count(model, state, score, theta):
+    if score is None:
         if model.loss_curve_[-1] > model.best_loss_ - model.tol:
             state.no_improvement_count += 1
         else:
             state.no_improvement_count = 0
         model.best_loss_ = min(model.best_loss_, model.loss_curve_[-1])
         return
-    X_val, Y_val, sample_weight_val = validation
-    score = model._score_encoded(X_val, Y_val, sample_weight_val)
     model.validation_scores_.append(score)
     if model.verbose:
         print("Validation score: %f" % score)

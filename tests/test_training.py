@@ -208,3 +208,46 @@ def test_divergence_in_a_continued_fit_keeps_the_weights_before_the_call(how):
     assert model.loss_curve_ == curve
     assert model._training.optimizer is not None
     assert type(model._training.optimizer) is type(optimizer)
+
+
+def test_lbfgs_runs_scipys_own_blas_on_one_thread(monkeypatch):
+    """During L-BFGS, scipy's vendored BLAS has 1 thread; numpy's keeps its own."""
+    from pathlib import Path
+
+    import scipy
+    import scipy.optimize
+    from threadpoolctl import threadpool_info
+
+    from sk_dlsetup.neural_network import _training
+
+    scipy_libs = Path(scipy.__file__).parent.with_name("scipy.libs")
+
+    def pools():
+        return {
+            info["filepath"]: info["num_threads"]
+            for info in threadpool_info()
+            if info["user_api"] == "blas"
+        }
+
+    before = pools()
+    if not any(Path(path).parent == scipy_libs for path in before):
+        pytest.skip("scipy shares numpy's BLAS here: nothing to limit")
+    seen = []
+    minimize = scipy.optimize.minimize
+
+    def spy(*args, **kwargs):
+        seen.append(pools())
+        return minimize(*args, **kwargs)
+
+    monkeypatch.setattr(_training.scipy.optimize, "minimize", spy)
+    rng = np.random.RandomState(0)
+    X = rng.randn(100, 4)
+    with pytest.warns(Warning):
+        MLPFromScratchRegressor(
+            hidden_layer_sizes=(5,), solver="lbfgs", max_iter=3
+        ).fit(X, X.sum(1))
+    (during,) = seen
+    for path, n_threads in during.items():
+        expected = 1 if Path(path).parent == scipy_libs else before[path]
+        assert n_threads == expected, path
+    assert pools() == before

@@ -321,10 +321,10 @@ def _hide_matplotlib(monkeypatch):
 def test_displays_without_matplotlib_raise_a_clear_error(
     monkeypatch, deep_net, binary_data
 ):
-    """Drawing without matplotlib names the extra to install; the numbers still work."""
+    """Drawing without matplotlib says what to install; the numbers still work."""
     X, y = binary_data
     _hide_matplotlib(monkeypatch)
-    message = "requires matplotlib: pip install 'sk_dlsetup\\[plot\\]'"
+    message = "requires matplotlib: pip install matplotlib"
     with pytest.raises(ImportError, match="LayerStatisticsDisplay.plot " + message):
         LayerStatisticsDisplay.from_estimator(deep_net, X, y)
     history = {"dW_norm": np.ones((2, 3))}

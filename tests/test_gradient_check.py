@@ -493,3 +493,12 @@ def test_check_gradients_noise_estimate_on_known_noise():
     theta = np.linspace(-1, 1, 10)
     estimate = estimate_noise(noisy, theta, noisy(theta), np.random.RandomState(0))
     assert sigma / 3 < estimate < 3 * sigma
+
+
+def test_check_gradients_on_an_unfitted_model_says_initialize_is_enough(binary_data):
+    """An unfitted MLP: the error says that initialize(X, y) is enough."""
+    from sklearn.exceptions import NotFittedError
+
+    X, y = binary_data
+    with pytest.raises(NotFittedError, match=r"initialize\(X, y\)"):
+        check_gradients(MLPFromScratch(), X, y)

@@ -236,7 +236,8 @@ def write_plot(path, checker, results, raw, normalized):
         import matplotlib.pyplot as plt
     except ImportError:
         raise DataError(
-            "--plot requires matplotlib: pip install 'sk_dlsetup[plot]'"
+            "--plot requires matplotlib: pip install matplotlib (or pip install "
+            "'.[plot]' from a clone of sk_dlsetup)"
         ) from None
     from ..diagnostics import GradientCheckDisplay, LayerStatisticsDisplay
 

@@ -35,7 +35,8 @@ def pyplot_or_error(what):
         import matplotlib.pyplot as plt
     except ImportError as exc:
         raise ImportError(
-            f"{what} requires matplotlib: pip install 'sk_dlsetup[plot]'"
+            f"{what} requires matplotlib: pip install matplotlib (or "
+            "pip install '.[plot]' from a clone of sk_dlsetup)"
         ) from exc
     return plt
 

@@ -213,19 +213,23 @@ def scalar_loss(value):
     """
     if type(value) is float:  # the common case, checked on every evaluation
         return value
-    array = np.asarray(value)
-    if array.dtype.kind == "c":
-        raise TypeError("loss(theta) must return a real scalar; got a complex value.")
-    if array.dtype.kind not in "biuf":
-        raise TypeError(
-            f"loss(theta) must return a real scalar; got {type(value).__name__}."
-        )
+    array = _real_array(value, "loss(theta) must return a real scalar")
     if array.size != 1:
         raise ValueError(
             f"loss(theta) must return a real scalar; got an array of shape "
             f"{array.shape}."
         )
     return float(array.reshape(()))
+
+
+def _real_array(value, rule):
+    """``value`` as an array of real numbers, or a TypeError stating ``rule``."""
+    array = np.asarray(value)
+    if array.dtype.kind == "c":
+        raise TypeError(f"{rule}; got a complex value.")
+    if array.dtype.kind not in "biuf":
+        raise TypeError(f"{rule}; got {type(value).__name__}.")
+    return array
 
 
 def gradient_vector(value, n_params):
@@ -239,13 +243,7 @@ def gradient_vector(value, n_params):
     >>> gradient_vector(np.ones((3, 1)), 3)
     array([1., 1., 1.])
     """
-    array = np.asarray(value)
-    if array.dtype.kind == "c":
-        raise TypeError("gradient(theta) must be real; got complex values.")
-    if array.dtype.kind not in "biuf":
-        raise TypeError(
-            f"gradient(theta) must return numbers; got {type(value).__name__}."
-        )
+    array = _real_array(value, "gradient(theta) must return real numbers")
     vector_shape = array.ndim == 1 or (array.ndim == 2 and 1 in array.shape)
     if array.size != n_params or not vector_shape:
         raise ValueError(

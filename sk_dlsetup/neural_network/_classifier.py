@@ -229,7 +229,8 @@ class MLPFromScratch(ClassifierMixin, _BaseMLPFromScratch):
         multiclass = self._label_binarizer.y_type_ == "multiclass"
         return "log_loss" if multiclass else "binary_log_loss"
 
-    def _validate_input(self, X, y, incremental, reset):
+    def _check_X_y(self, X, y, reset, warn):
+        """Validated X (dense, or sparse as CSR) and labels (1-D if one column)."""
         X, y = validate_data(
             self,
             X,
@@ -239,9 +240,12 @@ class MLPFromScratch(ClassifierMixin, _BaseMLPFromScratch):
             accept_sparse=SPARSE_FORMATS,
             reset=reset,
         )
-        X = as_csr(X)
         if y.ndim == 2 and y.shape[1] == 1:
-            y = column_or_1d(y, warn=True)
+            y = column_or_1d(y, warn=warn)
+        return as_csr(X), y
+
+    def _validate_input(self, X, y, incremental, reset):
+        X, y = self._check_X_y(X, y, reset=reset, warn=True)
         if not hasattr(self, "classes_") or (not self.warm_start and not incremental):
             # One class is fitted as scikit-learn's MLP fits it: one logistic
             # output trained towards "not the other class", predicting it always.
@@ -265,18 +269,7 @@ class MLPFromScratch(ClassifierMixin, _BaseMLPFromScratch):
         return X, _encode_targets(self._label_binarizer, y, X.dtype)
 
     def _validate_objective_data(self, X, y):
-        X, y = validate_data(
-            self,
-            X,
-            y,
-            multi_output=True,
-            dtype=(np.float64, np.float32),
-            accept_sparse=SPARSE_FORMATS,
-            reset=False,
-        )
-        X = as_csr(X)
-        if y.ndim == 2 and y.shape[1] == 1:
-            y = column_or_1d(y)
+        X, y = self._check_X_y(X, y, reset=False, warn=False)
         unseen = np.setdiff1d(unique_labels(y), self.classes_)
         if unseen.size:
             raise ValueError(

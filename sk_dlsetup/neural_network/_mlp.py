@@ -276,7 +276,14 @@ class _BaseMLPFromScratch(BaseEstimator):
         -------
         objective : MLPObjective
         """
-        check_is_fitted(self)
+        check_is_fitted(
+            self,
+            msg=(
+                f"This {type(self).__name__} instance has no weights yet. Call "
+                "'initialize(X, y)' (enough for an objective or a gradient check) "
+                "or 'fit' first."
+            ),
+        )
         validate_parameter_constraints(
             {
                 "dropout": [StrOptions({"frozen", "off"})],

@@ -109,9 +109,12 @@ def check_gradients(
         Passed to ``objective``.
     epsilon : float > 0 or 'auto', default=1e-7
         The finite-difference step. 'auto' takes, for each block,
-        ``cbrt(u) * max(rms(block), rms(theta))`` with ``u`` the unit round-off
-        of the evaluation dtype: the step balancing truncation and round-off
-        error of a central difference.
+        ``cbrt(u) * max(rms(block), rms(theta), floor)`` with ``u`` the unit
+        round-off of the evaluation dtype: the step balancing truncation and
+        round-off error of a central difference. With plain evaluations the
+        floor is 1 (their round-off falls as the step grows, and small weights
+        do not make the function less curved); on the MLP fast path, whose
+        round-off is relative to the difference itself, there is none.
     mode : {'auto', 'full', 'sampled', 'directional'}, default='auto'
         'full' checks every entry; 'sampled' a stratified random sample of
         ``n_entries`` entries in which every block (biases included) has its
@@ -274,7 +277,7 @@ def _check_objective(objective, settings, rng):
     engine = make_engine(objective, blocks, theta0, loss0, rng, settings.fast, notes)
     judge = Judge(settings, engine.evaluation_noise, notes)
     runner = _Runner(engine, grad, judge, rng)
-    epsilons = _block_epsilons(settings.epsilon, theta0, blocks, engine.unit_roundoff)
+    epsilons = _block_epsilons(settings.epsilon, theta0, blocks, engine)
     mode = _resolve_mode(settings.mode, theta0.size, settings.n_entries, engine)
     if mode == "directional":
         rows = [
@@ -302,14 +305,18 @@ def _check_objective(objective, settings, rng):
     )
 
 
-def _block_epsilons(epsilon, theta0, blocks, unit_roundoff):
+def _block_epsilons(epsilon, theta0, blocks, engine):
     if epsilon != "auto":
         return [float(epsilon)] * len(blocks)
+    # The characteristic scale of a parameter, never below the engine's floor:
+    # for plain evaluations, whose round-off falls as the step grows, 1 (the
+    # function's curvature does not shrink with small weights, and steps scaled
+    # down to weights of ~0.05 were round-off dominated).
     overall = float(np.sqrt(np.mean(theta0**2))) if theta0.size else 0.0
-    overall = overall or 1.0
-    base = float(np.cbrt(unit_roundoff))
+    floor = engine.step_scale_floor or (overall or 1.0)
+    base = float(np.cbrt(engine.unit_roundoff))
     return [
-        base * max(float(np.sqrt(np.mean(theta0[sl] ** 2))), overall)
+        base * max(float(np.sqrt(np.mean(theta0[sl] ** 2))), overall, floor)
         for _, sl, _ in blocks
     ]
 

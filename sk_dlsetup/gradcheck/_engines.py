@@ -12,8 +12,9 @@ is backprop's value of each, for engines that locate kinks from it. It also
 has ``name`` (the report's ``engine``), ``evaluation_noise`` (the round-off of
 one evaluation of J), ``unit_roundoff`` (of the dtype it evaluates in),
 ``full_limit(n_entries)`` (mode 'auto' checks every entry up to that many
-parameters) and ``cheap_entries`` (a failing directional block is re-checked
-entry by entry in full rather than sampled).
+parameters), ``cheap_entries`` (a failing directional block is re-checked
+entry by entry in full rather than sampled) and ``step_scale_floor`` (the
+smallest parameter scale of ``epsilon='auto'``; 0 for none).
 
 - :class:`~._plain.PlainFiniteDifferences`: any objective, two calls of
   ``objective.loss`` per value.

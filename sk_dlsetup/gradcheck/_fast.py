@@ -102,6 +102,7 @@ class MLPFiniteDifferences(NetworkExpansion):
 
     name = "mlp-fast"
     cheap_entries = True
+    step_scale_floor = 0.0  # 'auto' steps: truncation, not round-off, limits them
     unit_roundoff = UNIT_ROUNDOFF
 
     def __init__(self, objective, chunk_bytes=2**25, max_exact=20000, loss0=None):

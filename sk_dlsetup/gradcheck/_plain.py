@@ -95,6 +95,7 @@ class PlainFiniteDifferences:
 
     name = "plain"
     cheap_entries = False
+    step_scale_floor = 1.0  # 'auto' steps: round-off falls as the step grows
 
     def __init__(self, objective, theta0, loss0, noise=None, *, blocks=None, rng=None):
         self.objective = objective

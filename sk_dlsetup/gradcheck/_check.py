@@ -313,10 +313,10 @@ def _block_epsilons(epsilon, theta0, blocks, engine):
     # function's curvature does not shrink with small weights, and steps scaled
     # down to weights of ~0.05 were round-off dominated).
     overall = float(np.sqrt(np.mean(theta0**2))) if theta0.size else 0.0
-    floor = engine.step_scale_floor or (overall or 1.0)
+    scale = max(overall or 1.0, engine.step_scale_floor)
     base = float(np.cbrt(engine.unit_roundoff))
     return [
-        base * max(float(np.sqrt(np.mean(theta0[sl] ** 2))), overall, floor)
+        base * max(float(np.sqrt(np.mean(theta0[sl] ** 2))), scale)
         for _, sl, _ in blocks
     ]
 

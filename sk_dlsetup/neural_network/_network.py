@@ -276,18 +276,19 @@ def forward(X, layers, activation, buffers, keep_masks=None, preactivations=None
     acts, hidden = buffers.acts, buffers.hidden
     n_layers = len(layers)
     for layer in range(n_layers):
-        out = acts[layer + 1] if layer == n_layers - 1 else hidden[layer + 1]
+        last = layer == n_layers - 1
+        Z = acts[layer + 1] if last else hidden[layer + 1]
         if layer == 0 and sparse_input:
-            _sparse_first_layer(X, layers[0], out)
+            _sparse_first_layer(X, layers[0], Z)
         else:
-            np.matmul(layers[layer].T, acts[layer], out=out)
-        if layer < n_layers - 1:
-            H = out
-            if preactivations is not None:
-                preactivations.append(H.copy())
-            g(H)
-            if keep_masks is not None:
-                np.multiply(H, keep_masks[layer].T, out=acts[layer + 1][:-1])
+            np.matmul(layers[layer].T, acts[layer], out=Z)
+        if last:
+            break
+        if preactivations is not None:
+            preactivations.append(Z.copy())
+        g(Z)  # Z becomes A = g(Z), in place
+        if keep_masks is not None:
+            np.multiply(Z, keep_masks[layer].T, out=acts[layer + 1][:-1])
     return acts[n_layers]
 
 

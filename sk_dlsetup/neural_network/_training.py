@@ -10,6 +10,7 @@ explicitly.
 """
 
 import contextlib
+import math
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -551,7 +552,7 @@ class Epoch:
                 sample_weight=sw_batch,
                 keep_masks=keep_masks,
             )
-            if not np.isfinite(loss):
+            if not math.isfinite(loss):  # a Python float: no numpy call per batch
                 return np.nan
             if grad_norms is not None:
                 grad_norms += X_batch.shape[0] * block_norms(self.grad_layers)

@@ -29,8 +29,15 @@ X is never densified by either library), and a 5-target L-BFGS regression
 (1,000 x 20), the case where numpy's and scipy's OpenBLAS pools once competed.
 Targets: at least as fast as scikit-learn in every row, 1.5x on adam and sgd.
 
+``--only callbacks`` measures what scikit-learn's callbacks cost (scikit-learn
+>= 1.9): fits with no callback, with a callback that does nothing, and with a
+``ScoringMonitor`` scoring every epoch, alternated in one process, on a tiny
+problem where per-epoch overhead shows (iris-sized, 300 epochs) and on the
+problem above (3 epochs). Target: no callback costs nothing (a fit without
+callbacks runs the same code as before they existed, plus one root context).
+
 Run: ``python benchmarks/bench_train.py [--repeats 5] [--epochs 10]
-[--only training|solvers]``.
+[--only training|solvers|callbacks]``.
 """
 
 import argparse
@@ -189,10 +196,14 @@ def main(argv=None):
     parser.add_argument("--n-samples", type=int, default=20_000)
     parser.add_argument("--worker", help=argparse.SUPPRESS)
     parser.add_argument("--dtype", default="float64", help=argparse.SUPPRESS)
-    parser.add_argument("--only", choices=("training", "solvers"))
+    parser.add_argument("--only", choices=("training", "solvers", "callbacks"))
     args = parser.parse_args(argv)
     if args.worker:
         return worker(args.worker, np.dtype(args.dtype), args.epochs, args.n_samples)
+    if args.only in (None, "callbacks"):
+        callbacks_table(args.repeats)
+    if args.only == "callbacks":
+        return None
     if args.only != "training":
         solvers_table(args.repeats)
     if args.only == "solvers":
@@ -308,6 +319,72 @@ def solvers_table(repeats):
             f"{name:18} {theirs_s:10.3f} {ours_s:8.3f} "
             f"{np.median(ratios):7.2f} {ratios.min():6.2f}-{ratios.max():.2f}"
         )
+    print()
+
+
+# ------------------------------------------------------------- callbacks
+
+
+class _DoNothing:
+    """The cheapest possible callback: every hook returns at once."""
+
+    def setup(self, estimator, context):
+        pass
+
+    def teardown(self, estimator, context):
+        pass
+
+    def on_fit_task_begin(self, estimator, context):
+        pass
+
+    def on_fit_task_end(self, estimator, context):
+        pass
+
+
+def callbacks_table(repeats):
+    from sk_dlsetup._callbacks import HAS_CALLBACKS
+
+    if not HAS_CALLBACKS:
+        print("sklearn.callback needs scikit-learn >= 1.9: skipping callbacks\n")
+        return
+    from sklearn.callback import ScoringMonitor
+
+    warnings.simplefilter("ignore", ConvergenceWarning)
+    rng = np.random.RandomState(0)
+    X_small = rng.randn(150, 4)
+    y_small = rng.randint(0, 3, 150)
+    X, y = make_data(20_000)
+    problems = (
+        ("150 x 4, 300 epochs", X_small, y_small, {"max_iter": 300}),
+        ("20000 x 100, 3 epochs", X, y, {"max_iter": 3}),
+    )
+    sizes = {"150 x 4, 300 epochs": (8,), "20000 x 100, 3 epochs": HIDDEN}
+    print("Callbacks: fit time relative to no callback (paired, median and range)")
+    print(
+        f"{'problem':22} {'callbacks':14} {'seconds':>8} {'x none':>7} {'(range)':>13}"
+    )
+    for title, Xp, yp, params in problems:
+        setups = {
+            "none": (),
+            "do-nothing": (_DoNothing(),),
+            "ScoringMonitor": (ScoringMonitor(scoring="accuracy"),),
+        }
+        times = {name: [] for name in setups}
+        for _ in range(repeats):
+            for name, callbacks in setups.items():
+                model = MLPFromScratch(sizes[title], tol=0, random_state=0, **params)
+                if callbacks:
+                    model.set_callbacks(*callbacks)
+                start = time.perf_counter()
+                model.fit(Xp, yp)
+                times[name].append(time.perf_counter() - start)
+        base = np.array(times["none"])
+        for name, seconds in times.items():
+            ratio = np.array(seconds) / base
+            print(
+                f"{title:22} {name:14} {np.median(seconds):8.3f} "
+                f"{np.median(ratio):7.3f} {ratio.min():6.3f}-{ratio.max():.3f}"
+            )
     print()
 
 

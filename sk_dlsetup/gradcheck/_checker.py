@@ -10,6 +10,7 @@ from sklearn.utils import check_random_state, get_tags
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import check_is_fitted
 
+from .._callbacks import CallbackSupportMixin, run_task
 from .._compat import Interval, StrOptions, _fit_context, _safe_indexing
 from ._check import CHECK_CONSTRAINTS, check_gradients
 from ._protocol import missing_protocol
@@ -29,7 +30,7 @@ def _estimator_has(attr):
     return check
 
 
-class GradientChecker(MetaEstimatorMixin, BaseEstimator):
+class GradientChecker(CallbackSupportMixin, MetaEstimatorMixin, BaseEstimator):
     """Check backpropagation at initialization and after training, then delegate.
 
     ``fit`` clones ``estimator`` into ``estimator_``, initializes it (weights
@@ -189,12 +190,33 @@ class GradientChecker(MetaEstimatorMixin, BaseEstimator):
         estimator.initialize(X, y, **fit_params)
         rng = check_random_state(self.random_state)
         rows = self._subsample(X, y, sample_weight, rng)
+        # Callbacks see three tasks: the check at init, the training (the
+        # estimator's epochs below it) and the check after training.
+        context = self._init_callback_context(max_subtasks=len(stages) + 1)
+        data = {"X": X, "y": y, "metadata": fit_params or None}
+        context.call_on_fit_task_begin(estimator=self, **data)
         reports = {}
-        if "init" in stages:
-            reports["init"] = self._check(estimator, rows, "init", rng)
-        estimator.fit(X, y, **fit_params)
-        if "fitted" in stages:
-            reports["fitted"] = self._check(estimator, rows, "fitted", rng)
+        for stage in ("init", "fitted"):
+            if stage == "fitted":
+                run_task(
+                    context,
+                    "train",
+                    self,
+                    lambda: estimator.fit(X, y, **fit_params),
+                    propagate_to=estimator,
+                    **data,
+                )
+            if stage in stages:
+                reports[stage] = run_task(
+                    context,
+                    f"check-{stage}",
+                    self,
+                    lambda stage=stage: self._check(estimator, rows, stage, rng),
+                    **data,
+                )
+        context.call_on_fit_task_end(
+            estimator=self, reconstruction_attributes={}, **data
+        )
         self.estimator_ = estimator
         self.reports_ = reports
         self.report_ = reports[list(reports)[-1]] if reports else None

@@ -17,6 +17,7 @@ from sklearn.base import BaseEstimator
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted, validate_data
 
+from .._callbacks import CALLBACK_ATTRIBUTES, CallbackSupportMixin, IterationTasks
 from .._compat import (
     Interval,
     Options,
@@ -72,6 +73,8 @@ def _unchanged_on_error(estimator, keep_on=None):
     moments, random stream, layer history) is deep-copied; weight arrays need no
     copy, as training works on a fresh theta (:meth:`_bind_parameters`). An
     exception of type ``keep_on`` leaves the attributes as the block left them.
+    The callback bookkeeping is left as it is: ``_fit_context`` still has to
+    tear down the callbacks the failed fit set up.
     """
     state = {key: _snapshot(value) for key, value in estimator.__dict__.items()}
     try:
@@ -79,8 +82,14 @@ def _unchanged_on_error(estimator, keep_on=None):
     except BaseException as exc:
         if keep_on is not None and isinstance(exc, keep_on):
             raise
+        callbacks = {
+            key: value
+            for key, value in estimator.__dict__.items()
+            if key in CALLBACK_ATTRIBUTES
+        }
         estimator.__dict__.clear()
         estimator.__dict__.update(state)
+        estimator.__dict__.update(callbacks)
         raise
 
 
@@ -92,7 +101,7 @@ def _snapshot(value):
     return value
 
 
-class _BaseMLPFromScratch(BaseEstimator):
+class _BaseMLPFromScratch(CallbackSupportMixin, BaseEstimator):
     """Shared validation, state and training of the two estimators."""
 
     _parameter_constraints: dict = {
@@ -438,24 +447,68 @@ class _BaseMLPFromScratch(BaseEstimator):
             if self.early_stopping and incremental:
                 raise ValueError("partial_fit does not support early_stopping=True")
             self._training.fresh_init = False
+            metadata = (
+                None if sample_weight is None else {"sample_weight": sample_weight}
+            )
+            context = self._init_callback_context(
+                max_subtasks=self._n_iteration_tasks(incremental)
+            )
+            context.call_on_fit_task_begin(estimator=self, X=X, y=y, metadata=metadata)
+            tasks = IterationTasks(
+                context,
+                self,
+                X,
+                y,
+                metadata,
+                self._weights_at,
+                task_name="iteration" if self.solver == "lbfgs" else "epoch",
+            )
             # Training can still reject the data (e.g. a validation split too
             # small to hold out): the guard then restores the fitted model.
             try:
                 if self.solver == "lbfgs":
-                    self._fit_lbfgs(X, Y, sample_weight)
+                    self._fit_lbfgs(X, Y, sample_weight, tasks)
                 else:
                     theta = self._bind_parameters(X.dtype)
                     fit_stochastic(
-                        self, self._training, X, Y, sample_weight, theta, incremental
+                        self,
+                        self._training,
+                        X,
+                        Y,
+                        sample_weight,
+                        theta,
+                        incremental,
+                        tasks,
                     )
             finally:
                 self._publish_layer_stats()
+            context.call_on_fit_task_end(
+                estimator=self,
+                X=X,
+                y=y,
+                metadata=metadata,
+                reconstruction_attributes={},
+            )
         return self
 
-    def _fit_lbfgs(self, X, Y, sample_weight):
+    def _n_iteration_tasks(self, incremental):
+        """Subtasks of one fit: an epoch each (one per ``partial_fit``); L-BFGS
+        opens one more that never runs, as in scikit-learn's LogisticRegression."""
+        if incremental:
+            return 1
+        return self.max_iter + 1 if self.solver == "lbfgs" else self.max_iter
+
+    def _weights_at(self, theta):
+        """Fresh ``coefs_`` and ``intercepts_`` holding ``theta``: what a copy of
+        the estimator needs to predict as at the end of an iteration."""
+        blocks = parameter_blocks(self._layer_units)
+        coefs, intercepts = unpack(theta.copy(), blocks)
+        return {"coefs_": list(coefs), "intercepts_": list(intercepts)}
+
+    def _fit_lbfgs(self, X, Y, sample_weight, tasks):
         objective = self._objective_on(X, Y, sample_weight)
         try:
-            theta_final = fit_lbfgs(self, self._training, objective)
+            theta_final = fit_lbfgs(self, self._training, objective, tasks)
         except DivergenceError as error:
             self._bind_parameters(X.dtype)[...] = error.theta
             raise

@@ -25,6 +25,7 @@ from sklearn.model_selection import train_test_split
 from sklearn.utils import gen_batches
 from threadpoolctl import ThreadpoolController
 
+from .._callbacks import NO_TASKS
 from ._network import (
     allocate_activations,
     backprop,
@@ -178,12 +179,14 @@ def _scipy_blas_on_one_thread():
             pool.set_num_threads(n_threads)
 
 
-def fit_lbfgs(model, state, objective):
+def fit_lbfgs(model, state, objective, tasks=NO_TASKS):
     """Minimize ``objective`` with scipy's L-BFGS-B from its ``theta0``.
 
     Updates ``loss_curve_`` (one entry per iteration), ``n_iter_``, ``loss_``
     and ``best_loss_`` of ``model``; returns the final theta. On divergence,
     raises :class:`DivergenceError` whose ``theta`` is the last finite iterate.
+    Each iteration is reported to the callbacks through ``tasks``
+    (:class:`~sk_dlsetup._callbacks.IterationTasks`); one of them may stop it.
     """
     model.loss_curve_ = []
     state.layer_history.clear()
@@ -211,27 +214,37 @@ def fit_lbfgs(model, state, objective):
                 "Iteration %d, loss = %.8f"
                 % (len(model.loss_curve_), model.loss_curve_[-1])
             )
+        stop = tasks.end(intermediate_result.x)
+        tasks.begin()
+        if stop:
+            stopped_by_callback[0] = True
+            raise StopIteration
 
-    with _scipy_blas_on_one_thread():
-        result = scipy.optimize.minimize(
-            objective.loss,
-            objective.theta0,
-            jac=objective.gradient,
-            method="L-BFGS-B",
-            callback=record,
-            options={
-                "maxfun": model.max_fun,
-                "maxiter": model.max_iter,
-                "gtol": model.tol,
-            },
-        )
+    stopped_by_callback = [False]
+    tasks.begin()
+    try:
+        with _scipy_blas_on_one_thread():
+            result = scipy.optimize.minimize(
+                objective.loss,
+                objective.theta0,
+                jac=objective.gradient,
+                method="L-BFGS-B",
+                callback=record,
+                options={
+                    "maxfun": model.max_fun,
+                    "maxiter": model.max_iter,
+                    "gtol": model.tol,
+                },
+            )
+    finally:
+        tasks.close()
     if not np.isfinite(result.fun) or not np.all(np.isfinite(result.x)):
         model.loss_curve_ = [loss for loss in model.loss_curve_ if np.isfinite(loss)]
         model.n_iter_ = len(model.loss_curve_)
         error = divergence_error(model, objective.X, "L-BFGS")
         error.theta = last_finite[0]
         raise error
-    if result.status != 0:
+    if result.status != 0 and not stopped_by_callback[0]:
         warnings.warn(
             f"lbfgs failed to converge (status={result.status}): "
             f"{result.message}. Increase the number of iterations (max_iter) "
@@ -305,13 +318,16 @@ def split_validation(model, rng, X, Y, sample_weight):
     return train, val
 
 
-def fit_stochastic(model, state, X, Y, sample_weight, theta, incremental):
+def fit_stochastic(
+    model, state, X, Y, sample_weight, theta, incremental, tasks=NO_TASKS
+):
     """Train ``theta`` in place with SGD or Adam: up to ``max_iter`` epochs.
 
     One epoch when ``incremental`` (``partial_fit``). A non-finite loss or weight
     restores the weights of the last completed epoch and raises
     :class:`DivergenceError`; Ctrl-C keeps them too, with a warning; early
-    stopping restores the best validation weights.
+    stopping restores the best validation weights. Each epoch is reported to
+    the callbacks through ``tasks``; one of them may stop training.
     """
     grad = np.empty_like(theta)
     if not incremental or state.optimizer is None:
@@ -351,6 +367,7 @@ def fit_stochastic(model, state, X, Y, sample_weight, theta, incremental):
     try:
         for _ in range(model.max_iter):
             np.copyto(snapshot, theta)
+            tasks.begin()
             with np.errstate(over="ignore", invalid="ignore"):
                 loss = epoch.run()
             if not (np.isfinite(loss) and np.all(np.isfinite(theta))):
@@ -365,7 +382,7 @@ def fit_stochastic(model, state, X, Y, sample_weight, theta, incremental):
                 theta[...] = snapshot
                 state.optimizer = None
                 raise
-            if stop:
+            if tasks.end(theta) or stop:  # a callback may ask to stop, too
                 break
             if incremental:
                 break

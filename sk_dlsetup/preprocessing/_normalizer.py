@@ -24,6 +24,7 @@ from sklearn.utils.validation import (
 # ``_fit_context`` runs the ``_parameter_constraints`` validation and
 # ``_check_sample_weight`` validates sample weights with scikit-learn's own
 # errors, exactly as StandardScaler uses them.
+from .._callbacks import CallbackSupportMixin
 from .._compat import _check_sample_weight, _fit_context
 from ._moments import (
     _block_rows,
@@ -100,7 +101,9 @@ def _affine_dense(X, mean, scale, *, copy, inverse):
 # --------------------------------------------------------------------------
 
 
-class InputNormalizer(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
+class InputNormalizer(
+    CallbackSupportMixin, OneToOneFeatureMixin, TransformerMixin, BaseEstimator
+):
     """Standardize features by removing the mean and scaling to unit variance.
 
     Each feature ``x`` is normalized as ``x := (x - mu) / sigma`` where ``mu``
@@ -316,6 +319,9 @@ class InputNormalizer(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
             ensure_all_finite=False,
             reset=first_call,
         )
+        context = self._init_callback_context()
+        metadata = {"sample_weight": sample_weight}
+        context.call_on_fit_task_begin(estimator=self, X=X, y=y, metadata=metadata)
         try:
             count, new = self._batch_stats(X, sample_weight)
         except ValueError:
@@ -357,6 +363,13 @@ class InputNormalizer(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         else:
             self.constant_features_ = None
             self.scale_ = None
+        context.call_on_fit_task_end(
+            estimator=self,
+            X=X,
+            y=y,
+            metadata=metadata,
+            reconstruction_attributes={},
+        )
         return self
 
     def _batch_stats(self, X, sample_weight):

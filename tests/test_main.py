@@ -47,7 +47,8 @@ def test_main_digits_quick_run_with_plot(capsys, tmp_path):
     assert "Gradient check at 'fitted': PASS" in out
     for init in ("he", "xavier", "random"):
         assert any(line.startswith(f"{init} ") for line in out.splitlines())
-    assert "All gradient checks passed" in out
+    assert "Summary: what this run showed" in out
+    assert "Backpropagation agrees with finite differences" in out
     assert [line[:5] for line in err.splitlines() if line.endswith("...")] == [
         "[1/5]",
         "[2/5]",
@@ -57,6 +58,76 @@ def test_main_digits_quick_run_with_plot(capsys, tmp_path):
     ]
     assert "Traceback" not in err
     assert figure.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def _lesson(out, number):
+    """The text of lesson ``number`` of the summary, unwrapped."""
+    summary = out.split("Summary: what this run showed")[1]
+    start = summary.index(f"\n{number}. ")
+    end = summary.find(f"\n\n{number + 1}. ", start)
+    text = summary[start : end if end > 0 else None]
+    return " ".join(text.split())
+
+
+def _init_rows(out):
+    """{init: row} of the init table: std A[1], std A[L], per layer, ..., CV."""
+    rows = {}
+    for line in out.splitlines():
+        words = line.split()
+        if words[:1] in (["he"], ["xavier"], ["random"]) and len(words) >= 8:
+            rows[words[0]] = {
+                "std_first": float(words[1]),
+                "std_last": float(words[2]),
+                "per_layer": float(words[3]),
+                "cv": float(words[6]),
+            }
+    return rows
+
+
+def test_main_quick_run_states_lessons_its_numbers_support(capsys):
+    """--quick keeps the lessons true: 20 ReLU layers, and sentences that match.
+
+    The textbook numbers are independent of our code: He's variance 2/fan_in
+    keeps a ReLU layer's output scale (x1), Xavier/LeCun's 1/fan_in shrinks it
+    by 1/sqrt(2), and 0.01 * N(0, 1) weights by 0.01 * sqrt(fan_in / 2).
+    """
+    status, out, _ = _run(capsys, "--quick")
+    assert status == 0
+    rows = _init_rows(out)
+    assert 0.93 < rows["he"]["per_layer"] < 1.07
+    assert abs(rows["xavier"]["per_layer"] - 2**-0.5) < 0.03
+    assert abs(rows["random"]["per_layer"] - 0.01 * np.sqrt(32 / 2)) < 0.01
+    assert rows["random"]["std_last"] < 1e-20
+    # He trains best, Xavier next, random stays at chance (1 digit in 10).
+    assert rows["he"]["cv"] > rows["xavier"]["cv"] + 0.05
+    assert abs(rows["random"]["cv"] - 0.1) < 0.02
+
+    normalization = _lesson(out, 1)
+    raw_cv = float(normalization.split("reached CV accuracy ")[1].split()[0])
+    assert raw_cv < rows["he"]["cv"]
+    assert f"{rows['he']['cv']:.3f} on the normalized ones" in normalization
+    assert "3.11e+07 to 1.47e+02" in normalization
+    assert "Backpropagation agrees" in _lesson(out, 2)
+    inits = _lesson(out, 3)
+    assert "'he': 7.81e-01 -> " in inits and "it keeps the signal's scale" in inits
+    assert "'random'" in inits and "collapsed by layer 20" in inits
+    assert f"x{rows['xavier']['per_layer']:.3f} per layer" in inits
+    assert "'he', the textbook rule for relu, trained best" in inits
+    assert "'random' stayed at chance level" in inits
+    assert "best:" not in out
+
+
+def test_main_shallow_network_says_why_the_textbook_rule_lost(capsys):
+    """On 3 layers Xavier beats He here: the summary says so, and why."""
+    status, out, _ = _run(capsys, "--quick", "--depth", "3")
+    assert status == 0
+    rows = _init_rows(out)
+    inits = _lesson(out, 3)
+    if rows["xavier"]["cv"] > rows["he"]["cv"]:
+        assert "'xavier' beat 'he'" in inits or "a tie on this data" in inits
+        assert "Rerun with --depth 20" in inits or "a tie on this data" in inits
+    else:
+        assert "'he', the textbook rule for relu, trained best" in inits
 
 
 def test_main_conditioning_numbers_show_why_normalize(capsys):
@@ -76,10 +147,12 @@ def test_main_init_table_shows_the_first_layer_gradient_vanish(capsys):
     head = next(line for line in lines if line.startswith("init "))
     assert "||dW1|| last epoch" in head
     rows = {
-        line.split()[0]: [float(v) for v in line.split()[1:5]]
+        line.split()[0]: [float(v) for v in line.split()[1:6]]
         for line in lines
         if line.split()[:1] in (["he"], ["random"])
     }
+    for row in rows.values():
+        del row[2]  # the change per layer
     _, _, he_init, he_last = rows["he"]
     _, _, random_init, random_last = rows["random"]
     assert random_init < 1e-4 * he_init
@@ -146,7 +219,7 @@ def test_main_failing_gradient_check_exits_1(capsys, monkeypatch):
     status, out, _ = _run(capsys, *argv)
     assert status == 1
     assert "Gradient check at 'init': FAIL" in out
-    assert "FAILED: the gradient check failed at init, fitted" in out
+    assert "The gradient check FAILED at init, fitted" in out
 
 
 # -------------------------------------------------------------------- errors
@@ -214,10 +287,10 @@ def test_main_inconsistent_arguments(capsys, argv, message):
 @pytest.mark.parametrize(
     "argv, depth, epochs, cv",
     [
-        ([], 6, 30, 3),
-        (["--quick"], 3, 8, 2),
-        (["--quick", "--depth", "6"], 6, 8, 2),
-        (["--quick", "--epochs", "50", "--cv", "4"], 3, 50, 4),
+        ([], 20, 30, 3),
+        (["--quick"], 20, 10, 2),
+        (["--quick", "--depth", "6"], 6, 10, 2),
+        (["--quick", "--epochs", "50", "--cv", "4"], 20, 50, 4),
         (["--depth", "2"], 2, 30, 3),
     ],
 )
@@ -301,10 +374,10 @@ def test_main_regression_target_is_standardized(capsys, tmp_path):
     names = [f"x{i}" for i in range(X.shape[1])] + ["progression"]
     path = _write_csv(tmp_path / "diabetes.csv", names, rows)
     status, out, err = _run(
-        capsys, "--csv", str(path), "--target", "progression", "--quick"
+        capsys, "--csv", str(path), "--target", "progression", "--quick", "--depth", "3"
     )
     assert status == 0, err
     assert "standardized for training" in out
     he_row = next(line for line in out.splitlines() if line.startswith("he "))
-    cv_r2 = float(he_row.split()[5])
+    cv_r2 = float(he_row.split()[6])
     assert cv_r2 > 0, he_row

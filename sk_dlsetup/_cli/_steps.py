@@ -17,8 +17,13 @@ from ..diagnostics import layer_statistics, linear_conditioning
 from ..gradcheck import GradientChecker
 from ..preprocessing import InputNormalizer
 from ._data import DataError
+from ._lessons import TEXTBOOK_INIT, per_layer_factor
 
 INITS = ("he", "xavier", "random")
+
+#: Adam's step size in every fit of the main job: deep (20-layer) networks
+#: train in a few dozen epochs with it once the inputs are normalized.
+LEARNING_RATE = 1e-2
 
 
 class _Progress:
@@ -116,7 +121,7 @@ def _scaled_target(task, y):
 
 def gradient_check_step(network_for, task, args, X_train, y_train, X_test, y_test, out):
     """GradientChecker in a Pipeline: check at init, train, check again."""
-    network = network_for(task, args, "he" if args.activation == "relu" else "xavier")
+    network = network_for(task, args, TEXTBOOK_INIT[args.activation])
     checker = GradientChecker(network, on_failure="ignore", random_state=args.seed)
     model = _trained_pipeline(task, InputNormalizer(), checker).fit(X_train, y_train)
     checker = _last_step(model)
@@ -150,12 +155,34 @@ def _architecture(X, model):
     )
 
 
+def _folds(task, args):
+    if task == "classification":
+        return StratifiedKFold(args.cv, shuffle=True, random_state=args.seed)
+    return KFold(args.cv, shuffle=True, random_state=args.seed)
+
+
+def _cv_scores(task, args, steps, X_train, y_train, progress):
+    """Cross-validated scores of a fresh pipeline of ``steps()`` per fold."""
+    scores = []
+    for k, (train, test) in enumerate(_folds(task, args).split(X_train, y_train), 1):
+        progress(k)
+        model = _trained_pipeline(task, *steps()).fit(X_train[train], y_train[train])
+        scores.append(model.score(X_train[test], y_train[test]))
+    return np.array(scores)
+
+
+def raw_inputs_step(network_for, task, args, X_train, y_train, progress_stream):
+    """CV scores of the textbook-init network trained on the raw inputs."""
+    network = network_for(task, args, TEXTBOOK_INIT[args.activation])
+
+    def progress(k):
+        print(f"      raw inputs: fold {k}/{args.cv}", file=progress_stream, flush=True)
+
+    return _cv_scores(task, args, lambda: [clone(network)], X_train, y_train, progress)
+
+
 def init_step(network_for, task, args, normalizer, X_train, y_train, progress_stream):
     """Signal per layer at init and cross-validated scores of each scheme."""
-    if task == "classification":
-        folds = StratifiedKFold(args.cv, shuffle=True, random_state=args.seed)
-    else:
-        folds = KFold(args.cv, shuffle=True, random_state=args.seed)
     X_normalized = normalizer.transform(X_train)
     y_scaled = _scaled_target(task, y_train)
     results = {}
@@ -164,22 +191,36 @@ def init_step(network_for, task, args, normalizer, X_train, y_train, progress_st
         stats = layer_statistics(
             clone(network).initialize(X_normalized, y_scaled), X_normalized, y_scaled
         )
-        scores = []
-        for k, (train, test) in enumerate(folds.split(X_train, y_train), start=1):
+
+        def progress(k, init=init):
             print(f"      {init}: fold {k}/{args.cv}", file=progress_stream, flush=True)
-            model = _trained_pipeline(task, InputNormalizer(), clone(network))
-            model.fit(X_train[train], y_train[train])
-            scores.append(model.score(X_train[test], y_train[test]))
+
+        scores = _cv_scores(
+            task,
+            args,
+            lambda network=network: [InputNormalizer(), clone(network)],
+            X_train,
+            y_train,
+            progress,
+        )
         final = _trained_pipeline(
             task, InputNormalizer(), clone(network).set_params(record_layer_stats=True)
         ).fit(X_train, y_train)
         results[init] = {
             "stats": stats,
-            "scores": np.array(scores),
+            "scores": scores,
             "loss_curve": list(_last_step(final).loss_curve_),
             "layer_stats": _last_step(final).layer_stats_,
         }
     return results
+
+
+def chance_score(task, y_train):
+    """The score of a model that ignores X: the majority class, or R^2 = 0."""
+    if task != "classification":
+        return 0.0
+    _, counts = np.unique(y_train, return_counts=True)
+    return counts.max() / counts.sum()
 
 
 def print_init_table(task, args, results, out):
@@ -190,8 +231,9 @@ def print_init_table(task, args, results, out):
     )
     print(
         f"{args.depth} hidden layers of {args.width} {args.activation} units, "
-        f"{args.epochs} epochs of adam.\nAt initialization: the std of the first "
-        "and last hidden layers' activations, and the gradient norm of W1;\n"
+        f"{args.epochs} epochs of adam (learning rate {LEARNING_RATE:g}).\n"
+        "At initialization: the std of the first and last hidden layers' "
+        "activations, its mean change per layer,\nand the gradient norm of W1; "
         "then W1's mean mini-batch gradient norm in the last training epoch.",
         file=out,
     )
@@ -203,6 +245,7 @@ def print_init_table(task, args, results, out):
                 init,
                 fmt(stats[0]["activation_std"]),
                 fmt(stats[-2]["activation_std"] if len(stats) > 1 else np.nan),
+                f"{per_layer_factor(stats):.3f}",
                 fmt(stats[0]["dW_norm"]),
                 fmt(result["layer_stats"]["dW_norm"][-1, 0]),
                 f"{scores.mean():.3f} +/- {scores.std():.3f}",
@@ -213,15 +256,13 @@ def print_init_table(task, args, results, out):
         "init",
         "std A[1]",
         f"std A[{args.depth}]",
+        "per layer",
         "||dW1||",
         "||dW1|| last epoch",
         f"CV {metric}",
         "final training loss",
     ]
     print(text_table(head, rows), file=out)
-    best = max(results, key=lambda init: results[init]["scores"].mean())
-    print(f"best: {best!r}", file=out)
-    return best
 
 
 # ---------------------------------------------------------------------- plots

@@ -168,6 +168,19 @@ axes[0].set_ylabel("mean mini-batch ||dW[l]||")
 axes[1].set_ylabel("")
 fig.tight_layout()
 
+# %%
+# Every layer at once
+# -------------------
+# Drawn without a colour of its own, the display colours each layer by its
+# depth (the colour bar): all 31 layers of the ReLU network, under He and
+# under Xavier. Under He the layers' gradients stay within a narrow band;
+# under Xavier the early layers (dark) sit below the late ones (light), the
+# signal's shrinking with depth seen from the gradient side.
+fig, axes = plt.subplots(1, 2, figsize=(11, 4), sharey=True)
+for ax, init in zip(axes, ("he", "xavier")):
+    LayerHistoryDisplay.from_estimator(networks["relu", init], name=init, ax=ax)
+fig.tight_layout()
+
 print(f"{'':16}||dW[1]||, ||dW[L]|| in the first epoch;  in the last")
 for (activation, init), net in networks.items():
     dW_norm = net.layer_stats_["dW_norm"]

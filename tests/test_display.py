@@ -104,6 +104,30 @@ def test_layer_statistics_display_on_a_given_ax(pyplot, binary_data):
     assert ax.get_ylabel() == "std of Z[l]"
 
 
+def test_layer_statistics_display_one_colour_per_network(pyplot, binary_data):
+    """Each init one colour, each statistic one line style; the legend names the
+    networks once each, outside the axes, and the y label says which style is
+    which statistic."""
+    X, y = binary_data
+    _, ax = pyplot.subplots()
+    colours = {}
+    for init in ("he", "xavier", "random"):
+        net = MLPFromScratch([8] * 4, init=init, random_state=0).initialize(X, y)
+        display = LayerStatisticsDisplay.from_estimator(net, X, y, name=init, ax=ax)
+        lines = display.lines_
+        assert lines["activation_std"].get_color() == lines["dW_norm"].get_color()
+        assert lines["activation_std"].get_linestyle() == "-"
+        assert lines["dW_norm"].get_linestyle() == "--"
+        colours[init] = lines["activation_std"].get_color()
+    assert len(set(colours.values())) == 3
+    legend = ax.get_legend()
+    assert [text.get_text() for text in legend.get_texts()] == list(colours)
+    anchor = legend.get_bbox_to_anchor().transformed(ax.transAxes.inverted())
+    assert anchor.x0 > 1.0  # right of the axes: it covers no data
+    assert ax.get_ylabel() == "std of A[l] (solid), ||dW[l]|| (dashed)"
+    assert ax.get_title() == "std of A[l] and ||dW[l]|| across depth"
+
+
 def test_layer_statistics_display_linear_axis_for_fractions(
     pyplot, deep_net, binary_data
 ):
@@ -160,7 +184,8 @@ def test_layer_history_display_draws_each_layer_per_epoch(pyplot, recorded_net):
         assert line.get_label() == f"layer {layer}"
     assert display.ax_.get_yscale() == "log"
     assert display.ax_.get_xlabel() == "epoch"
-    assert display.ax_.get_ylabel() == "||dW[l]||"
+    assert display.ax_.get_ylabel() == "||dW[l]|| (log scale)"
+    assert display.ax_.get_title() == "||dW[l]|| of each layer during training"
     assert display.figure_ is display.ax_.figure
 
 
@@ -184,16 +209,30 @@ def test_layer_history_display_layers_statistic_name_and_ax(pyplot, recorded_net
         display.lines_[4].get_ydata(), recorded_net.layer_stats_["W_norm"][:, 3]
     )
     assert display.lines_[1].get_color() == "red"
-    assert ax.get_ylabel() == "||W[l]||"
+    assert display.colorbar_ is None  # one colour given: no depth to map
+    assert ax.get_ylabel() == "||W[l]|| (log scale)"
+    assert ax.get_title().startswith("he: ")
     display.plot(statistic="db_norm", layers=2)
     assert list(display.lines_) == [2] and display.ax_ is not ax
 
 
-def test_layer_history_display_spreads_layers_of_deep_networks(pyplot):
-    """Over 8 weight layers, 6 are drawn by default, first and last included."""
+def test_layer_history_display_colours_every_layer_by_depth(pyplot):
+    """All 31 layers drawn, coloured along the colour map, with a colour bar."""
     stats = {"dW_norm": np.ones((3, 31))}
-    display = LayerHistoryDisplay(stats).plot()
-    assert list(display.lines_) == [1, 7, 13, 19, 25, 31]
+    display = LayerHistoryDisplay(stats).plot(cmap="viridis")
+    assert list(display.lines_) == list(range(1, 32))
+    viridis = pyplot.get_cmap("viridis")
+    assert_allclose(
+        pyplot.matplotlib.colors.to_rgba(display.lines_[1].get_color()), viridis(0.0)
+    )
+    assert_allclose(
+        pyplot.matplotlib.colors.to_rgba(display.lines_[31].get_color()), viridis(1.0)
+    )
+    assert_allclose(
+        pyplot.matplotlib.colors.to_rgba(display.lines_[16].get_color()), viridis(0.5)
+    )
+    assert display.colorbar_.ax.get_ylabel() == "layer l"
+    assert (display.colorbar_.vmin, display.colorbar_.vmax) == (1, 31)
 
 
 def test_layer_history_display_lbfgs_counts_iterations(pyplot, binary_data):

@@ -209,7 +209,10 @@ class GradientCheckDisplay:
                     )
             self.bars_[label] = bars
         self._draw_scale(ax, pass_at, fail_at, np.concatenate(heights_seen))
-        ax.set_xticks(x, names)
+        if len(names) > 12:  # a deep network: upright names would overlap
+            ax.set_xticks(x, names, rotation=90, fontsize="x-small")
+        else:
+            ax.set_xticks(x, names)
         ax.set_xlabel("parameter block")
         ax.set_ylabel("relative difference")
         ax.legend(loc="best", fontsize="small")

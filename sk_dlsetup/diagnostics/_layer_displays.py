@@ -6,9 +6,12 @@ from sklearn.utils.validation import check_is_fitted
 from ._layer_statistics import final_step, layer_statistics
 from ._plotting import (
     LOG_STATISTICS,
+    NETWORK_GID,
     STATISTIC_LABELS,
+    STATISTIC_STYLES,
     estimator_name,
-    get_ax,
+    legend_outside,
+    new_axes,
 )
 
 
@@ -113,15 +116,18 @@ default=None
         Parameters
         ----------
         ax : matplotlib Axes, default=None
-            Axes to draw on; a new figure when None.
+            Axes to draw on; a new figure when None. Draw several networks
+            (one per init) on the same ``ax``: each gets one colour.
         statistics : str or list of str, default=None
-            Keys to draw; by default ``activation_std``, plus ``dW_norm`` when
-            the statistics hold gradient norms. The y axis is logarithmic when
+            Keys to draw (at most 3, told apart by line style: solid, dashed,
+            dotted); by default ``activation_std``, plus ``dW_norm`` when the
+            statistics hold gradient norms. The y axis is logarithmic when
             every statistic drawn is a scale (std or norm).
         name : str, default=None
             Legend label; overrides the one given at construction.
         **kwargs : dict
-            Passed to ``matplotlib.axes.Axes.plot``.
+            Passed to ``matplotlib.axes.Axes.plot`` (``color`` sets the
+            network's colour).
 
         Returns
         -------
@@ -129,31 +135,55 @@ default=None
             ``self``, with ``ax_``, ``figure_`` and ``lines_`` set.
         """
         statistics = self._statistics(statistics)
-        ax = get_ax(ax, "LayerStatisticsDisplay.plot")
+        if len(statistics) > len(STATISTIC_STYLES):
+            raise ValueError(
+                f"At most {len(STATISTIC_STYLES)} statistics fit on one axes; got "
+                f"{len(statistics)}. Draw the others on another axes."
+            )
+        own_figure = ax is None
+        ax = new_axes("LayerStatisticsDisplay.plot", (8, 4.5)) if own_figure else ax
         name = self.name if name is None else name
         layers = [row["layer"] for row in self.stats]
-        markers = "os^vD"
         self.lines_ = {}
-        for i, key in enumerate(statistics):
+        color = kwargs.pop("color", kwargs.pop("c", None))
+        for key, (linestyle, marker, _) in zip(statistics, STATISTIC_STYLES):
             label = STATISTIC_LABELS.get(key, key)
             if len(statistics) == 1 or name is None:
                 label = name or label
             else:
                 label = f"{name}: {label}"
-            style = {"marker": markers[i % len(markers)], "label": label, **kwargs}
+            style = {"linestyle": linestyle, "marker": marker, "label": label}
+            if color is not None:  # one colour per network, whatever it draws
+                style["color"] = color
             values = [row[key] for row in self.stats]
-            (self.lines_[key],) = ax.plot(layers, values, **style)
+            (self.lines_[key],) = ax.plot(layers, values, **{**style, **kwargs})
+            if key == statistics[0] and name is not None:  # the legend entry
+                self.lines_[key].set_gid(NETWORK_GID + name)
+            color = self.lines_[key].get_color()
         if all(key in LOG_STATISTICS for key in statistics):
             ax.set_yscale("log")
         ax.set_xlabel("layer l")
+        labels = [STATISTIC_LABELS.get(key, key) for key in statistics]
         if len(statistics) == 1:
-            ax.set_ylabel(STATISTIC_LABELS.get(statistics[0], statistics[0]))
+            ax.set_ylabel(labels[0])
+        else:
+            ax.set_ylabel(
+                ", ".join(
+                    f"{label} ({style[2]})"
+                    for label, style in zip(labels, STATISTIC_STYLES)
+                )
+            )
+        if not ax.get_title():
+            ax.set_title(f"{' and '.join(labels)} across depth")
         if len(layers) <= 12:
             ax.set_xticks(layers)
         else:
             ax.xaxis.get_major_locator().set_params(integer=True)
         ax.set_xlim(min(layers) - 0.5, max(layers) + 0.5)
-        ax.legend()
+        if name is not None:
+            legend_outside(ax)
+        if own_figure:
+            ax.figure.tight_layout()
         self.ax_ = ax
         self.figure_ = ax.figure
         return self
@@ -184,9 +214,11 @@ class LayerHistoryDisplay:
 
     One line per layer ``l`` of a norm recorded by an MLP fitted with
     ``record_layer_stats=True``, against the epoch (the iteration with
-    'lbfgs'), on a log axis. A layer whose gradient line lies orders of
-    magnitude below the others is one that training barely moves (a vanishing
-    gradient); lines that climb by orders of magnitude are exploding ones.
+    'lbfgs'), on a log axis, coloured by depth (a colour bar maps colour to
+    ``l``), so that twenty layers stay readable. A layer whose gradient line
+    lies orders of magnitude below the others is one that training barely
+    moves (a vanishing gradient); lines that climb by orders of magnitude are
+    exploding ones.
     :class:`LayerStatisticsDisplay` shows the same norms across depth at one
     point in training.
 
@@ -195,7 +227,7 @@ class LayerHistoryDisplay:
     layer_stats : dict of ndarray of shape (n_steps, n_layers)
         An estimator's ``layer_stats_``.
     name : str, default=None
-        Prefix of the legend labels.
+        The network's name, in the title and the line labels.
     step : str, default='epoch'
         What a row is: the x-axis label.
 
@@ -207,6 +239,9 @@ class LayerHistoryDisplay:
         The figure holding ``ax_``.
     lines_ : dict of {int: matplotlib Line2D}
         The line of each plotted layer, keyed by its index ``l`` (from 1).
+    colorbar_ : matplotlib Colorbar or None
+        The colour bar mapping colour to the layer index (None when a single
+        ``color`` was given).
 
     See Also
     --------
@@ -227,6 +262,9 @@ class LayerHistoryDisplay:
     >>> display = LayerHistoryDisplay.from_estimator(net)
     >>> sorted(display.lines_), display.ax_.get_xlabel()
     ([1, 2, 3, 4], 'iteration')
+    >>> display.colorbar_.ax.get_ylabel()
+    'layer l'
+
     """
 
     def __init__(self, layer_stats, *, name=None, step="epoch"):
@@ -254,15 +292,13 @@ class LayerHistoryDisplay:
         statistic : {'dW_norm', 'db_norm', 'W_norm'}, default='dW_norm'
             The norm to draw.
         layers : list of int, default=None
-            Layer indices ``l`` (from 1) to draw; by default every layer of
-            networks with up to 8 weight layers, else 6 spread from the
-            first to the last.
+            Layer indices ``l`` (from 1) to draw; by default every layer.
         name : str, default=None
-            Prefix of the legend labels.
+            The network's name, in the title and the line labels.
         ax : matplotlib Axes, default=None
             Axes to draw on; a new figure when None.
         **kwargs : dict
-            Passed to ``matplotlib.axes.Axes.plot``.
+            Passed to :meth:`plot` (``cmap``) and ``matplotlib.axes.Axes.plot``.
 
         Returns
         -------
@@ -281,8 +317,17 @@ class LayerHistoryDisplay:
             ax=ax, statistic=statistic, layers=layers, **kwargs
         )
 
-    def plot(self, ax=None, *, statistic="dW_norm", layers=None, name=None, **kwargs):
-        """Draw one line per layer against the epoch.
+    def plot(
+        self,
+        ax=None,
+        *,
+        statistic="dW_norm",
+        layers=None,
+        name=None,
+        cmap="viridis",
+        **kwargs,
+    ):
+        """Draw one line per layer against the epoch, coloured by depth.
 
         Parameters
         ----------
@@ -291,17 +336,23 @@ class LayerHistoryDisplay:
         statistic : {'dW_norm', 'db_norm', 'W_norm'}, default='dW_norm'
             The norm to draw.
         layers : list of int, default=None
-            Layer indices ``l`` (from 1) to draw; see :meth:`from_estimator`.
+            Layer indices ``l`` (from 1) to draw; by default every layer.
         name : str, default=None
-            Prefix of the legend labels; overrides the one given at
-            construction.
+            The network's name, in the title and the line labels; overrides
+            the one given at construction.
+        cmap : str or matplotlib Colormap, default='viridis'
+            Colours from the first layer to the last (a sequential map reads
+            as depth).
         **kwargs : dict
-            Passed to ``matplotlib.axes.Axes.plot``.
+            Passed to ``matplotlib.axes.Axes.plot``. A ``color`` replaces the
+            colours by depth (e.g. one colour per network drawn on the same
+            axes), and then no colour bar is drawn.
 
         Returns
         -------
         display : LayerHistoryDisplay
-            ``self``, with ``ax_``, ``figure_`` and ``lines_`` set.
+            ``self``, with ``ax_``, ``figure_``, ``lines_`` and ``colorbar_``
+            (None when ``color`` was given) set.
         """
         if statistic not in self.layer_stats:
             raise ValueError(
@@ -309,21 +360,36 @@ class LayerHistoryDisplay:
                 f"{sorted(self.layer_stats)}."
             )
         values = np.asarray(self.layer_stats[statistic])
-        layers = self._layers(layers, values.shape[1])
-        ax = get_ax(ax, "LayerHistoryDisplay.plot")
+        n_layers = values.shape[1]
+        layers = self._layers(layers, n_layers)
+        own_figure = ax is None
+        ax = new_axes("LayerHistoryDisplay.plot") if own_figure else ax
+        import matplotlib as mpl
+
+        colormap = mpl.colormaps[cmap] if isinstance(cmap, str) else cmap
+        depth = mpl.colors.Normalize(vmin=1, vmax=max(n_layers, 2))
         name = self.name if name is None else name
         steps = np.arange(1, values.shape[0] + 1)
         self.lines_ = {}
         for layer in layers:
             label = f"layer {layer}" if name is None else f"{name}: layer {layer}"
-            (self.lines_[layer],) = ax.plot(
-                steps, values[:, layer - 1], **{"label": label, **kwargs}
-            )
+            style = {"label": label, "color": colormap(depth(layer)), **kwargs}
+            (self.lines_[layer],) = ax.plot(steps, values[:, layer - 1], **style)
         ax.set_yscale("log")
         ax.set_xlabel(self.step)
-        ax.set_ylabel(STATISTIC_LABELS.get(statistic, statistic))
+        label = STATISTIC_LABELS.get(statistic, statistic)
+        ax.set_ylabel(f"{label} (log scale)")
+        title = f"{label} of each layer during training"
+        ax.set_title(title if name is None else f"{name}: {title}")
         ax.xaxis.get_major_locator().set_params(integer=True)
-        ax.legend()
+        self.colorbar_ = None
+        if "color" not in kwargs and "c" not in kwargs:
+            mappable = mpl.cm.ScalarMappable(norm=depth, cmap=colormap)
+            self.colorbar_ = ax.figure.colorbar(mappable, ax=ax, pad=0.02)
+            self.colorbar_.set_label("layer l")
+            self.colorbar_.ax.yaxis.get_major_locator().set_params(integer=True)
+        if own_figure:
+            ax.figure.tight_layout()
         self.ax_ = ax
         self.figure_ = ax.figure
         return self
@@ -331,9 +397,7 @@ class LayerHistoryDisplay:
     @staticmethod
     def _layers(layers, n_layers):
         if layers is None:
-            if n_layers <= 8:
-                return list(range(1, n_layers + 1))
-            return sorted({int(i) for i in np.linspace(1, n_layers, 6).round()})
+            return list(range(1, n_layers + 1))
         layers = np.atleast_1d(layers)
         if layers.dtype.kind not in "iu":
             raise ValueError(f"layers must be integers (from 1); got {layers}.")

@@ -41,11 +41,50 @@ def pyplot_or_error(what):
     return plt
 
 
+#: How the statistics drawn together on one axes tell themselves apart (the
+#: colour belongs to the network: one per init when several share the axes).
+STATISTIC_STYLES = (("-", "o", "solid"), ("--", "s", "dashed"), (":", "^", "dotted"))
+
+
 def get_ax(ax, what):
     plt = pyplot_or_error(what)
     if ax is None:
         _, ax = plt.subplots()
     return ax
+
+
+def new_axes(what, figsize=None):
+    """A fresh figure's axes (the Display then owns its layout)."""
+    plt = pyplot_or_error(what)
+    _, ax = plt.subplots(figsize=figsize)
+    return ax
+
+
+#: The gid prefix of the one line per network that names it in the legend.
+NETWORK_GID = "sk_dlsetup-network:"
+
+
+def legend_outside(ax, title=None):
+    """One entry per network, to the right of the axes: it covers no line.
+
+    A line whose gid is :data:`NETWORK_GID` + name stands for its network; the
+    other lines of a network share its colour and are told apart by the y
+    label.
+    """
+    handles = [
+        line
+        for line in ax.get_lines()
+        if (line.get_gid() or "").startswith(NETWORK_GID)
+    ]
+    labels = [line.get_gid()[len(NETWORK_GID) :] for line in handles]
+    return ax.legend(
+        handles,
+        labels,
+        title=title,
+        loc="upper left",
+        bbox_to_anchor=(1.02, 1.0),
+        borderaxespad=0.0,
+    )
 
 
 def field(row, key, default=None):

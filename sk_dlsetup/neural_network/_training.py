@@ -224,10 +224,12 @@ def fit_lbfgs(model, state, objective, tasks=NO_TASKS):
     tasks.begin()
     try:
         with _scipy_blas_on_one_thread():
+            # One forward and one backward pass per evaluation: L-BFGS-B needs
+            # both at every point it tries.
             result = scipy.optimize.minimize(
-                objective.loss,
+                objective.loss_and_gradient,
                 objective.theta0,
-                jac=objective.gradient,
+                jac=True,
                 method="L-BFGS-B",
                 callback=record,
                 options={

@@ -25,7 +25,18 @@ from sklearn.utils.validation import (
 # ``_check_sample_weight`` validates sample weights with scikit-learn's own
 # errors, exactly as StandardScaler uses them.
 from .._callbacks import CallbackSupportMixin
-from .._compat import _check_sample_weight, _fit_context
+from .._compat import (
+    _check_sample_weight,
+    _fit_context,
+    check_same_namespace,
+    supported_float_dtypes,
+)
+from .._namespaces import (
+    attributes_to_namespace,
+    attributes_to_numpy,
+    namespace_of,
+    to_numpy,
+)
 from ._moments import (
     _block_rows,
     _constant_mask,
@@ -309,11 +320,12 @@ class InputNormalizer(
             Fitted normalizer.
         """
         first_call = not hasattr(self, "n_samples_seen_")
+        xp, device = namespace_of(X)
         X = validate_data(
             self,
             X,
             accept_sparse=("csr", "csc"),
-            dtype=FLOAT_DTYPES,
+            dtype=FLOAT_DTYPES if xp is None else supported_float_dtypes(xp, device),
             # Infinity is rejected by the statistics pass below, with the
             # same error, instead of by a separate pass over X.
             ensure_all_finite=False,
@@ -322,6 +334,29 @@ class InputNormalizer(
         context = self._init_callback_context()
         metadata = {"sample_weight": sample_weight}
         context.call_on_fit_task_begin(estimator=self, X=X, y=y, metadata=metadata)
+        if xp is not None:
+            # Another namespace (array_api_dispatch): the statistics are the
+            # same compensated NumPy pass on the host, and the fitted arrays
+            # go back to X's namespace and device, as StandardScaler's live.
+            X_host = to_numpy(X)
+            attributes_to_numpy(self)
+            try:
+                self._update_statistics(X_host, to_numpy(sample_weight), first_call)
+            finally:
+                attributes_to_namespace(self, xp, device)
+        else:
+            self._update_statistics(X, sample_weight, first_call)
+        context.call_on_fit_task_end(
+            estimator=self,
+            X=X,
+            y=y,
+            metadata=metadata,
+            reconstruction_attributes={},
+        )
+        return self
+
+    def _update_statistics(self, X, sample_weight, first_call):
+        """Merge the statistics of one validated NumPy batch into the fitted ones."""
         try:
             count, new = self._batch_stats(X, sample_weight)
         except ValueError:
@@ -363,14 +398,6 @@ class InputNormalizer(
         else:
             self.constant_features_ = None
             self.scale_ = None
-        context.call_on_fit_task_end(
-            estimator=self,
-            X=X,
-            y=y,
-            metadata=metadata,
-            reconstruction_attributes={},
-        )
-        return self
 
     def _batch_stats(self, X, sample_weight):
         """Statistics of one validated batch: ``count, (n, mean, residual, m2)``.
@@ -414,6 +441,7 @@ class InputNormalizer(
         check_is_fitted(self)
         copy = self.copy if copy is None else copy
         is_sparse = sparse.issparse(X)
+        xp, device = self._namespace_for(X, "transform")
         X = validate_data(
             self,
             X,
@@ -421,10 +449,12 @@ class InputNormalizer(
             accept_sparse="csr",
             # A dense copy is made while transforming (one pass, not two).
             copy=copy and is_sparse,
-            dtype=FLOAT_DTYPES,
-            force_writeable=not copy or is_sparse,
+            dtype=FLOAT_DTYPES if xp is None else supported_float_dtypes(xp, device),
+            force_writeable=(not copy or is_sparse) and xp is None,
             ensure_all_finite=False,
         )
+        if xp is not None:
+            return self._apply_namespace(X, xp, inverse=False)
         return self._apply(X, copy, inverse=False)
 
     def inverse_transform(self, X, copy=None):
@@ -446,14 +476,15 @@ class InputNormalizer(
         check_is_fitted(self)
         copy = self.copy if copy is None else copy
         is_sparse = sparse.issparse(X)
+        xp, device = self._namespace_for(X, "inverse_transform")
         # Like StandardScaler, no feature-name check: the input is usually the
         # output of transform, a plain array.
         X = check_array(
             X,
             accept_sparse="csr",
             copy=copy and is_sparse,
-            dtype=FLOAT_DTYPES,
-            force_writeable=not copy or is_sparse,
+            dtype=FLOAT_DTYPES if xp is None else supported_float_dtypes(xp, device),
+            force_writeable=(not copy or is_sparse) and xp is None,
             ensure_all_finite=False,
         )
         if X.shape[1] != self.n_features_in_:
@@ -461,7 +492,27 @@ class InputNormalizer(
                 f"X has {X.shape[1]} features, but {self.__class__.__name__} "
                 f"is expecting {self.n_features_in_} features as input."
             )
+        if xp is not None:
+            return self._apply_namespace(X, xp, inverse=True)
         return self._apply(X, copy, inverse=True)
+
+    def _namespace_for(self, X, method):
+        """X's namespace and device; an error if the statistics live elsewhere."""
+        xp, device = namespace_of(X)
+        fitted = "mean_" if self.mean_ is not None else "scale_"
+        if getattr(self, fitted, None) is not None:
+            check_same_namespace(X, self, attribute=fitted, method=method)
+        return xp, device
+
+    def _apply_namespace(self, X, xp, inverse):
+        """transform / inverse_transform of a validated array of namespace ``xp``."""
+        mean = None if self.mean_ is None else xp.astype(self.mean_, X.dtype)
+        scale = None if self.scale_ is None else xp.astype(self.scale_, X.dtype)
+        if inverse:
+            X = X if scale is None else X * scale
+            return X if mean is None else X + mean
+        X = X if mean is None else X - mean
+        return X if scale is None else X / scale
 
     def _apply(self, X, copy, inverse):
         """Shared body of transform and inverse_transform on validated X."""
@@ -491,4 +542,5 @@ class InputNormalizer(
         tags.input_tags.allow_nan = True
         tags.input_tags.sparse = not self.with_mean
         tags.transformer_tags.preserves_dtype = ["float64", "float32"]
+        tags.array_api_support = True
         return tags

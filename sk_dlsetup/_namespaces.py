@@ -1,0 +1,79 @@
+"""Arrays of any Array API library (PyTorch, CuPy, array-api-strict).
+
+With ``sklearn.set_config(array_api_dispatch=True)``, an estimator finds the
+namespace and device of ``X`` (:func:`namespace_of`), works there, and returns
+its results there. What has to run in NumPy (the normalizer's compensated
+statistics, L-BFGS through scipy, gradient checks) moves the arrays to the
+host (:func:`to_numpy`) and its results back (:func:`to_namespace`). Without
+dispatch every input is a NumPy array, and these helpers change nothing.
+"""
+
+import numpy as np
+from scipy import sparse
+
+from ._compat import (
+    _max_precision_float_dtype,
+    get_namespace_and_device,
+    move_to,
+)
+
+
+def namespace_of(*arrays):
+    """``(xp, device)`` of the arrays; ``xp`` is None for NumPy (or no dispatch).
+
+    Examples
+    --------
+    >>> namespace_of(np.zeros(2))
+    (None, None)
+    """
+    xp, is_array_api, device = get_namespace_and_device(*arrays)
+    if not is_array_api or xp.__name__ in {"numpy", "array_api_compat.numpy"}:
+        return None, None
+    return xp, device
+
+
+def _foreign(array):
+    """True for an array of another namespace than NumPy (under dispatch)."""
+    if array is None or isinstance(array, np.ndarray) or sparse.issparse(array):
+        return False
+    if not (hasattr(array, "shape") and hasattr(array, "dtype")):
+        return False
+    return namespace_of(array)[0] is not None
+
+
+def to_numpy(array):
+    """A NumPy copy (or the array itself) of an array of any namespace, on the host.
+
+    Examples
+    --------
+    >>> to_numpy(None) is None, to_numpy([1, 2])
+    (True, [1, 2])
+    """
+    if not _foreign(array):
+        return array
+    return move_to(array, xp=np, device="cpu")
+
+
+def to_namespace(array, xp, device, dtype=None):
+    """``array`` (NumPy) in ``xp`` on ``device``; floats in ``dtype``, or float64
+    where the device has it (float32 where it does not, e.g. Apple's MPS)."""
+    if xp is None or array is None:
+        return array
+    if dtype is None and np.issubdtype(np.asarray(array).dtype, np.floating):
+        widest = _max_precision_float_dtype(xp, device)
+        dtype = widest if np.asarray(array).dtype == np.float64 else xp.float32
+    return xp.asarray(np.asarray(array), dtype=dtype, device=device)
+
+
+def attributes_to_numpy(estimator):
+    """Move the estimator's fitted array attributes to NumPy, in place."""
+    for key, value in list(vars(estimator).items()):
+        if _foreign(value):
+            setattr(estimator, key, to_numpy(value))
+
+
+def attributes_to_namespace(estimator, xp, device):
+    """Move the estimator's fitted NumPy array attributes to ``xp`` on ``device``."""
+    for key, value in list(vars(estimator).items()):
+        if isinstance(value, np.ndarray):
+            setattr(estimator, key, to_namespace(value, xp, device))

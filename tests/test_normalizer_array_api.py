@@ -1,0 +1,95 @@
+"""InputNormalizer on arrays of other libraries (array_api_dispatch=True).
+
+The reference is scikit-learn's own: its StandardScaler array-API tests, run
+with InputNormalizer in StandardScaler's place, and StandardScaler's results.
+"""
+
+import numpy as np
+import pytest
+import sklearn
+from numpy.testing import assert_allclose
+from sklearn.preprocessing import StandardScaler
+
+from sk_dlsetup import InputNormalizer
+
+test_data = pytest.importorskip("sklearn.preprocessing.tests.test_data")
+array_api_strict = pytest.importorskip("array_api_strict")
+
+# scikit-learn's tests, collected here with InputNormalizer swapped in below.
+from sklearn.preprocessing.tests.test_data import (  # noqa: E402
+    test_standard_scaler_array_api_compliance,
+    test_standard_scaler_sample_weight_array_api,
+)
+
+__all__ = [
+    "test_standard_scaler_array_api_compliance",
+    "test_standard_scaler_sample_weight_array_api",
+]
+
+
+@pytest.fixture(autouse=True)
+def input_normalizer_as_standard_scaler(monkeypatch):
+    monkeypatch.setattr(test_data, "StandardScaler", InputNormalizer)
+
+
+def _strict(array):
+    return array_api_strict.asarray(array)
+
+
+def test_batches_with_nan_stay_in_the_namespace_and_match_standard_scaler():
+    rng = np.random.RandomState(0)
+    X = rng.randn(60, 4) * [1.0, 10.0, 100.0, 1e-3] + [0.0, 5.0, -3.0, 1e6]
+    X[rng.rand(*X.shape) < 0.1] = np.nan
+    reference = StandardScaler()
+    normalizer = InputNormalizer()
+    with sklearn.config_context(array_api_dispatch=True):
+        for batch in np.array_split(X, 3):
+            reference.partial_fit(batch)
+            normalizer.partial_fit(_strict(batch))
+        Xt = normalizer.transform(_strict(X))
+        X_back = normalizer.inverse_transform(Xt)
+    # The exact two-pass statistics (StandardScaler's one-pass merge loses
+    # digits on the column with a large offset, so it is only the reference
+    # for the counts).
+    mean, var = np.nanmean(X, axis=0), np.nanvar(X, axis=0)
+    expected = {
+        "mean_": mean,
+        "var_": var,
+        "scale_": np.sqrt(var),
+        "n_samples_seen_": reference.n_samples_seen_,
+    }
+    for name, value in expected.items():
+        fitted = getattr(normalizer, name)
+        assert type(fitted).__module__.startswith("array_api_strict"), name
+        assert_allclose(np.asarray(fitted), value, rtol=1e-12)
+    assert type(Xt).__module__.startswith("array_api_strict")
+    # Transforming is (X - mean_) / scale_ in either namespace; against the
+    # exact statistics it agrees to the rounding of mean_ (1e6 * eps) / scale_.
+    numpy_fit = InputNormalizer().fit(X)
+    assert_allclose(np.asarray(Xt), numpy_fit.transform(X), rtol=1e-12)
+    assert_allclose(np.asarray(Xt), (X - mean) / np.sqrt(var), atol=3e-7)
+    assert_allclose(np.asarray(X_back), X, rtol=1e-12)
+
+
+def test_float32_input_gives_float32_output():
+    X = np.random.RandomState(0).rand(20, 3).astype(np.float32)
+    with sklearn.config_context(array_api_dispatch=True):
+        Xt = InputNormalizer().fit_transform(_strict(X))
+    assert Xt.dtype == array_api_strict.float32
+    assert_allclose(np.asarray(Xt), StandardScaler().fit_transform(X), rtol=1e-5)
+
+
+def test_transform_in_another_namespace_is_an_error():
+    X = np.random.RandomState(0).rand(20, 3)
+    with sklearn.config_context(array_api_dispatch=True):
+        normalizer = InputNormalizer().fit(_strict(X))
+        with pytest.raises(ValueError, match="must use the same namespace"):
+            normalizer.transform(X)
+
+
+def test_without_dispatch_nothing_changes():
+    torch = pytest.importorskip("torch")
+    X = np.random.RandomState(0).rand(20, 3)
+    Xt = InputNormalizer().fit_transform(torch.asarray(X))
+    assert isinstance(Xt, np.ndarray)
+    assert_allclose(Xt, StandardScaler().fit_transform(X), rtol=1e-12)

@@ -19,14 +19,28 @@ from ._compat import (
 
 
 def namespace_of(*arrays):
-    """``(xp, device)`` of the arrays; ``xp`` is None for NumPy (or no dispatch).
+    """``(xp, device)`` of the arrays; ``(None, None)`` for NumPy arrays, sparse
+    matrices, lists and frames, or whenever array_api_dispatch is off.
 
     Examples
     --------
     >>> namespace_of(np.zeros(2))
     (None, None)
     """
-    xp, is_array_api, device = get_namespace_and_device(*arrays)
+    arrays = [
+        a
+        for a in arrays
+        if hasattr(a, "shape")
+        and hasattr(a, "dtype")
+        and not isinstance(a, np.ndarray)
+        and not sparse.issparse(a)
+    ]
+    if not arrays:
+        return None, None
+    try:
+        xp, is_array_api, device = get_namespace_and_device(*arrays)
+    except TypeError:  # e.g. a pandas Series: converted by validation
+        return None, None
     if not is_array_api or xp.__name__ in {"numpy", "array_api_compat.numpy"}:
         return None, None
     return xp, device
@@ -34,10 +48,6 @@ def namespace_of(*arrays):
 
 def _foreign(array):
     """True for an array of another namespace than NumPy (under dispatch)."""
-    if array is None or isinstance(array, np.ndarray) or sparse.issparse(array):
-        return False
-    if not (hasattr(array, "shape") and hasattr(array, "dtype")):
-        return False
     return namespace_of(array)[0] is not None
 
 
@@ -77,3 +87,40 @@ def attributes_to_namespace(estimator, xp, device):
     for key, value in list(vars(estimator).items()):
         if isinstance(value, np.ndarray):
             setattr(estimator, key, to_namespace(value, xp, device))
+
+
+def copy_array(array):
+    """A copy of an array of any namespace, in that namespace."""
+    if isinstance(array, np.ndarray):
+        return array.copy()
+    xp, _ = namespace_of(array)
+    return xp.asarray(array, copy=True)
+
+
+def all_finite(array):
+    """Whether every entry of an array of any namespace is finite (a Python bool)."""
+    if isinstance(array, np.ndarray):
+        return bool(np.all(np.isfinite(array)))
+    xp, _ = namespace_of(array)
+    return bool(xp.all(xp.isfinite(array)))
+
+
+def max_abs(array):
+    """The largest magnitude in an array of any namespace (a Python float; NaN
+    if any entry is NaN, 0 for an empty array)."""
+    if sparse.issparse(array):
+        array = array.data
+    xp, _ = namespace_of(array) if _foreign(array) else (None, None)
+    if xp is None:
+        array = np.asarray(array)
+        with np.errstate(all="ignore"):
+            return float(np.max(np.abs(array))) if array.size else 0.0
+    return float(xp.max(xp.abs(array))) if array.shape[0] else 0.0
+
+
+def numpy_dtype(array):
+    """The NumPy float dtype matching an array's (float32 or float64)."""
+    if isinstance(array, np.ndarray) or sparse.issparse(array):
+        return array.dtype
+    xp, _ = namespace_of(array)
+    return np.float32 if array.dtype == xp.float32 else np.float64

@@ -647,11 +647,8 @@ def test_mlp_early_stopping_restores_best_weights(request, task, monkeypatch):
         max_iter=200,
         random_state=0,
     ).fit(X, y)
-    (_, X_val, _, Y_val) = splits[0]
-    if task == "multiclass":
-        y_val = model.classes_[Y_val.argmax(axis=1)]
-    else:
-        y_val = Y_val.ravel()
+    (_, val) = splits[0]  # the split is drawn on row indices
+    X_val, y_val = X[val], np.asarray(y)[val]
     scores = model.validation_scores_
     assert model.n_iter_ < 200 and len(scores) == model.n_iter_
     assert model.best_validation_score_ == max(scores)

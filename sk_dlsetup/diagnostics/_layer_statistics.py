@@ -1,11 +1,14 @@
 """Vanishing / exploding signals: per-layer statistics of a network."""
 
+import copy
+
 import numpy as np
 from sklearn.pipeline import Pipeline
 from sklearn.utils import gen_batches
 from sklearn.utils.validation import check_array, check_is_fitted
 
 from .._compat import _safe_indexing
+from .._namespaces import namespace_of, to_numpy
 from ..neural_network._losses import OUTPUTS
 from ..neural_network._network import (
     allocate_activations,
@@ -121,6 +124,13 @@ def layer_statistics(estimator, X, y=None):
     """
     estimator, X = final_step(estimator, X)
     check_is_fitted(estimator, "coefs_")
+    if namespace_of(X, estimator.coefs_[0])[0] is not None:
+        # Diagnostics run in NumPy: arrays of other libraries (and weights
+        # trained there) are read on the host, as gradient checks are.
+        estimator = copy.copy(estimator)
+        estimator.coefs_ = [to_numpy(W) for W in estimator.coefs_]
+        estimator.intercepts_ = [to_numpy(b) for b in estimator.intercepts_]
+        X, y = to_numpy(X), to_numpy(y)
     X = check_array(X, dtype=(np.float64, np.float32))
     if X.shape[1] != estimator.coefs_[0].shape[0]:
         raise ValueError(

@@ -13,6 +13,10 @@ Taylor coefficients ``g^(q)(z) / q!`` (q = 1 .. ``ORDER``), and a bound on
 ``|g'(z)|`` used to size round-off. ``base(Z)`` precomputes, once per layer,
 what those rules need to know about ``Z``. A kink (``has_kink``) sits at
 ``z = 0``.
+
+Beside each in-place NumPy rule sits its Array API twin (``xp_``, returning a
+new array; no ``out=`` exists in the standard), which training on another
+library's arrays runs (:mod:`._xp_network`): the same formula, in ``xp``.
 """
 
 from typing import NamedTuple
@@ -33,6 +37,14 @@ def identity(Z):
 
 def identity_derivative(A, delta):
     """:math:`g'(z) = 1`: ``delta`` is already ``dJ/dZ``."""
+    return delta
+
+
+def xp_identity(xp, Z):
+    return Z
+
+
+def xp_identity_derivative(xp, A, delta):
     return delta
 
 
@@ -68,6 +80,14 @@ def inplace_relu_derivative(A, delta):
     return np.multiply(delta, A > 0, out=delta)
 
 
+def xp_relu(xp, Z):
+    return xp.where(Z > 0, Z, xp.zeros_like(Z))
+
+
+def xp_relu_derivative(xp, A, delta):
+    return xp.where(A > 0, delta, xp.zeros_like(delta))
+
+
 def _relu_base(Z):
     return Z > 0
 
@@ -100,6 +120,14 @@ def inplace_tanh_derivative(A, delta):
     """:math:`g'(z) = 1 - \\tanh^2 z = 1 - A^2`; multiplies ``delta`` in place."""
     delta -= delta * A * A
     return delta
+
+
+def xp_tanh(xp, Z):
+    return xp.tanh(Z)
+
+
+def xp_tanh_derivative(xp, A, delta):
+    return delta - delta * A * A
 
 
 def _tanh_base(Z):
@@ -146,6 +174,15 @@ def inplace_logistic_derivative(A, delta):
     return delta
 
 
+def xp_logistic(xp, Z):
+    return 1.0 / (1.0 + xp.exp(-Z))
+
+
+def xp_logistic_derivative(xp, A, delta):
+    delta = delta * A
+    return delta - delta * A
+
+
 def _logistic_base(Z):
     return expit(Z), expit(-Z)
 
@@ -187,23 +224,29 @@ class Activation(NamedTuple):
     change: object  # (Z, base, D) -> g(Z + D) - g(Z), without cancellation
     taylor: object  # (Z, base) -> [g'(Z), g''(Z) / 2, ...], None for zero
     derivative_bound: object  # base -> bound on |g'(Z)| (None: 1)
+    xp_forward: object  # (xp, Z) -> g(Z), a new array of namespace xp
+    xp_derivative: object  # (xp, A, delta) -> delta * g'(Z), a new array
 
 
 ACTIVATIONS = {
     "identity": Activation(
         identity, identity_derivative, False,
         _identity_base, _identity_change, _identity_taylor, _identity_bound,
+        xp_identity, xp_identity_derivative,
     ),
     "relu": Activation(
         inplace_relu, inplace_relu_derivative, True,
         _relu_base, _relu_change, _relu_taylor, _relu_bound,
+        xp_relu, xp_relu_derivative,
     ),
     "tanh": Activation(
         inplace_tanh, inplace_tanh_derivative, False,
         _tanh_base, _tanh_change, _tanh_taylor, _tanh_bound,
+        xp_tanh, xp_tanh_derivative,
     ),
     "logistic": Activation(
         inplace_logistic, inplace_logistic_derivative, False,
         _logistic_base, _logistic_change, _logistic_taylor, _logistic_bound,
+        xp_logistic, xp_logistic_derivative,
     ),
 }  # fmt: skip

@@ -9,12 +9,14 @@ from sklearn.utils.multiclass import type_of_target, unique_labels
 from sklearn.utils.validation import column_or_1d, validate_data
 
 from .._compat import _fit_context
+from .._namespaces import namespace_of, numpy_dtype, to_numpy
 from ._mlp import (
     SPARSE_FORMATS,
     _BaseMLPFromScratch,
     _has_stochastic_solver,
     _unchanged_on_error,
     as_csr,
+    float_dtypes,
 )
 
 
@@ -234,9 +236,9 @@ class MLPFromScratch(ClassifierMixin, _BaseMLPFromScratch):
         X, y = validate_data(
             self,
             X,
-            y,
+            to_numpy(y),  # labels are encoded on the host
             multi_output=True,
-            dtype=(np.float64, np.float32),
+            dtype=float_dtypes(X),
             accept_sparse=SPARSE_FORMATS,
             reset=reset,
         )
@@ -266,7 +268,7 @@ class MLPFromScratch(ClassifierMixin, _BaseMLPFromScratch):
                     "`y` has classes not in `self.classes_`. "
                     f"`self.classes_` has {self.classes_}. 'y' has {classes}."
                 )
-        return X, _encode_targets(self._label_binarizer, y, X.dtype)
+        return X, _encode_targets(self._label_binarizer, y, numpy_dtype(X))
 
     def _validate_objective_data(self, X, y):
         X, y = self._check_X_y(X, y, reset=False, warn=False)
@@ -284,9 +286,9 @@ class MLPFromScratch(ClassifierMixin, _BaseMLPFromScratch):
         return self._label_binarizer.inverse_transform(proba)
 
     def _score_encoded(self, X, Y, sample_weight):
-        y_pred = self._decode(self._output(X))
-        y_true = self._decode(Y)
-        return accuracy_score(y_true, y_pred, sample_weight=sample_weight)
+        y_pred = self._decode(to_numpy(self._output(X)))
+        y_true = self._decode(to_numpy(Y))
+        return accuracy_score(y_true, y_pred, sample_weight=to_numpy(sample_weight))
 
     @available_if(_has_stochastic_solver)
     @_fit_context(prefer_skip_nested_validation=True)
@@ -344,7 +346,12 @@ class MLPFromScratch(ClassifierMixin, _BaseMLPFromScratch):
         y : ndarray of shape (n_samples,) or (n_samples, n_classes)
             The predicted classes.
         """
-        return self._decode(self._output(self._validate_X(X)))
+        X = self._validate_X(X)
+        labels = self._decode(to_numpy(self._output(X)))
+        xp, device = namespace_of(X)
+        if xp is None or labels.dtype.kind not in "biuf":
+            return labels  # labels no array library holds (strings) stay NumPy
+        return xp.asarray(labels, device=device)
 
     def predict_proba(self, X):
         """Probability estimates, classes ordered as in ``classes_``.
@@ -359,11 +366,18 @@ class MLPFromScratch(ClassifierMixin, _BaseMLPFromScratch):
         proba : ndarray of shape (n_samples, n_classes)
             Predicted probabilities.
         """
-        proba = self._output(self._validate_X(X))
+        return self._proba(X, "predict_proba")
+
+    def _proba(self, X, method):
+        X = self._validate_X(X, method)
+        proba = self._output(X)
         if (
             self.n_outputs_ == 1
             and self._label_binarizer.y_type_ != "multilabel-indicator"
         ):
+            xp, _ = namespace_of(proba)
+            if xp is not None:
+                return xp.concat([1 - proba, proba], axis=1)
             return np.hstack([1 - proba, proba])
         return proba
 
@@ -385,7 +399,10 @@ class MLPFromScratch(ClassifierMixin, _BaseMLPFromScratch):
         log_proba : ndarray of shape (n_samples, n_classes)
             Log of the predicted probabilities.
         """
-        proba = self.predict_proba(X)
+        proba = self._proba(X, "predict_log_proba")
+        xp, _ = namespace_of(proba)
+        if xp is not None:
+            return xp.log(proba)
         with np.errstate(divide="ignore"):
             return np.log(proba, out=proba)
 

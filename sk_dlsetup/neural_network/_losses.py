@@ -23,6 +23,9 @@ cancellation (``log1p`` / ``expm1``), the same when one output column alone
 moves, its Taylor coefficients (a jet, see :mod:`._series`), and the size of
 the terms of the output delta (for round-off bounds). They take the output
 ``P = output(Z)`` precomputed.
+
+Beside each in-place NumPy loss sits its Array API twin (``xp_``): the same
+per-sample losses and output delta, as new arrays of namespace ``xp``.
 """
 
 from typing import NamedTuple
@@ -66,6 +69,16 @@ def inplace_binary_log_loss(Z, Y):
     return per_sample.sum(axis=1)
 
 
+def xp_binary_log_loss(xp, Z, Y):
+    """:func:`inplace_binary_log_loss` in ``xp``: ``(per_sample, delta)``."""
+    per_sample = xp.sum(xp.logaddexp(xp.zeros_like(Z), Z) - Y * Z, axis=1)
+    return per_sample, xp_logistic_output(xp, Z) - Y
+
+
+def xp_logistic_output(xp, Z):
+    return 1.0 / (1.0 + xp.exp(-Z))
+
+
 def inplace_softmax_log_loss(Z, Y):
     """Softmax outputs: per-sample ``logsumexp(z) - sum(y z)``; ``Z <- softmax(Z) - Y``.
 
@@ -87,6 +100,20 @@ def inplace_softmax_log_loss(Z, Y):
     return np.log(normalizer[:, 0]) - target_logit
 
 
+def xp_softmax_log_loss(xp, Z, Y):
+    """:func:`inplace_softmax_log_loss` in ``xp``: ``(per_sample, delta)``."""
+    Z = Z - xp.max(Z, axis=1, keepdims=True)
+    exp_Z = xp.exp(Z)
+    normalizer = xp.sum(exp_Z, axis=1, keepdims=True)
+    per_sample = xp.log(normalizer[:, 0]) - xp.sum(Y * Z, axis=1)
+    return per_sample, exp_Z / normalizer - Y
+
+
+def xp_softmax_output(xp, Z):
+    exp_Z = xp.exp(Z - xp.max(Z, axis=1, keepdims=True))
+    return exp_Z / xp.sum(exp_Z, axis=1, keepdims=True)
+
+
 def inplace_half_squared_error(Z, Y):
     """Identity outputs: per-sample ``sum_k (z - y)^2 / (2 k)``; ``Z <- (Z - Y) / k``.
 
@@ -104,6 +131,17 @@ def inplace_half_squared_error(Z, Y):
     if n_outputs > 1:
         Z /= n_outputs
     return per_sample
+
+
+def xp_half_squared_error(xp, Z, Y):
+    """:func:`inplace_half_squared_error` in ``xp``: ``(per_sample, delta)``."""
+    D = Z - Y
+    n_outputs = Z.shape[1]
+    return xp.sum(D * D, axis=1) / (2 * n_outputs), D / n_outputs
+
+
+def xp_identity_output(xp, Z):
+    return Z
 
 
 def inplace_half_poisson_deviance(Z, Y):
@@ -127,6 +165,20 @@ def inplace_half_poisson_deviance(Z, Y):
     per_sample += Z.sum(axis=1)
     Z -= Y
     return per_sample
+
+
+def xp_half_poisson_deviance(xp, Z, Y):
+    """:func:`inplace_half_poisson_deviance` in ``xp``: ``(per_sample, delta)``."""
+    positive = Y > 0
+    safe_Y = xp.where(positive, Y, xp.ones_like(Y))  # log(1) = 0 where y = 0
+    y_log_y = Y * xp.log(safe_Y)
+    exp_Z = xp.exp(Z)
+    per_sample = xp.sum(y_log_y - Y * Z - Y + exp_Z, axis=1)
+    return per_sample, exp_Z - Y
+
+
+def xp_exp_output(xp, Z):
+    return xp.exp(Z)
 
 
 def inplace_exp_output(Z):
@@ -276,24 +328,30 @@ class Loss(NamedTuple):
     column_change: object  # (Zj, Yj, Pj, t, n_outputs) -> the same, one column
     jet: object  # (Z, Y, P, dZ jet) -> jet of the per-sample loss change
     delta_size: object  # (Z, Y, P) -> sizes of the output delta's terms
+    xp_per_sample: object  # (xp, Z, Y) -> (per-sample losses, output delta)
+    xp_output: object  # (xp, Z) -> output activation, a new array
 
 
 LOSSES = {
     "binary_log_loss": Loss(
         inplace_binary_log_loss, inplace_logistic_output, "logistic",
         _logistic_change, _log_column_change, _logistic_jet, _log_delta_size,
+        xp_binary_log_loss, xp_logistic_output,
     ),
     "log_loss": Loss(
         inplace_softmax_log_loss, inplace_softmax_output, "softmax",
         _softmax_change, _log_column_change, _softmax_jet, _log_delta_size,
+        xp_softmax_log_loss, xp_softmax_output,
     ),
     "squared_error": Loss(
         inplace_half_squared_error, identity_output, "identity",
         _squared_change, _squared_column_change, _squared_jet, _squared_delta_size,
+        xp_half_squared_error, xp_identity_output,
     ),
     "poisson": Loss(
         inplace_half_poisson_deviance, inplace_exp_output, "exp",
         _poisson_change, _poisson_column_change, _poisson_jet, _log_delta_size,
+        xp_half_poisson_deviance, xp_exp_output,
     ),
 }  # fmt: skip
 

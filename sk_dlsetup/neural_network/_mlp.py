@@ -24,7 +24,14 @@ from .._compat import (
     StrOptions,
     _check_sample_weight,
     _fit_context,
+    supported_float_dtypes,
     validate_parameter_constraints,
+)
+from .._namespaces import (
+    namespace_of,
+    numpy_dtype,
+    to_namespace,
+    to_numpy,
 )
 from ._activations import ACTIVATIONS
 from ._initializers import INITIALIZERS, initialize_weights
@@ -39,6 +46,7 @@ from ._network import (
 from ._objective import MLPObjective
 from ._optimizers import OPTIMIZERS
 from ._training import DivergenceError, TrainingState, fit_lbfgs, fit_stochastic
+from ._xp_network import xp_pack, xp_predict_output, xp_unpack
 
 _STOCHASTIC_SOLVERS = set(OPTIMIZERS)
 
@@ -56,6 +64,28 @@ def as_csr(X):
     'csr'
     """
     return X.tocsr() if sparse.issparse(X) and X.format != "csr" else X
+
+
+def float_dtypes(X):
+    """The float dtypes validation may keep X in: NumPy's, or its namespace's."""
+    xp, device = namespace_of(X)
+    return (
+        (np.float64, np.float32) if xp is None else supported_float_dtypes(xp, device)
+    )
+
+
+def check_namespace_of_weights(estimator, X, method):
+    """X must live where the weights do (scikit-learn's error otherwise)."""
+    weights_xp, weights_device = namespace_of(estimator.coefs_[0])
+    X_xp, X_device = namespace_of(X)
+    name = lambda xp: "numpy" if xp is None else xp.__name__  # noqa: E731
+    if name(weights_xp) != name(X_xp) or weights_device != X_device:
+        raise ValueError(
+            "Inputs passed to fit() and the fitted attributes must use the same "
+            f"namespace and device: {type(estimator).__name__}.{method}() got X "
+            f"from {name(X_xp)} (device {X_device}) but the model was fitted on "
+            f"{name(weights_xp)} (device {weights_device})."
+        )
 
 
 def _has_stochastic_solver(estimator):
@@ -301,6 +331,14 @@ class _BaseMLPFromScratch(CallbackSupportMixin, BaseEstimator):
             {"dropout": dropout, "dropout_seed": dropout_seed},
             caller_name=f"{type(self).__name__}.objective",
         )
+        if namespace_of(X)[0] is not None:
+            # Gradient checks run in float64 NumPy: arrays of other libraries
+            # (and the weights, if they live there) come to the host.
+            X, y, sample_weight = (
+                to_numpy(X).astype(np.float64),
+                to_numpy(y),
+                to_numpy(sample_weight),
+            )
         X, Y = self._validate_objective_data(X, y)
         self._check_n_outputs(Y)
         sample_weight = self._check_sample_weight(sample_weight, X)
@@ -318,8 +356,8 @@ class _BaseMLPFromScratch(CallbackSupportMixin, BaseEstimator):
     def _objective_on(self, X, Y, sample_weight, keep_masks=None):
         """The :class:`MLPObjective` of validated, encoded data at the weights."""
         return MLPObjective(
-            self.coefs_,
-            self.intercepts_,
+            [to_numpy(W) for W in self.coefs_],
+            [to_numpy(b) for b in self.intercepts_],
             X,
             Y,
             activation=self.activation,
@@ -343,12 +381,17 @@ class _BaseMLPFromScratch(CallbackSupportMixin, BaseEstimator):
     def _check_sample_weight(self, sample_weight, X):
         if sample_weight is None:
             return None
-        sample_weight = _check_sample_weight(sample_weight, X, dtype=X.dtype)
+        xp, device = namespace_of(X)
+        # Checked on the host (a vector), then moved to where X lives.
+        host_X = X if xp is None else np.empty((X.shape[0], 0), numpy_dtype(X))
+        sample_weight = _check_sample_weight(
+            to_numpy(sample_weight), host_X, dtype=host_X.dtype
+        )
         if np.any(sample_weight < 0):
             raise ValueError("Negative values in data passed to `sample_weight`.")
         if not sample_weight.sum() > 0:
             raise ValueError("The sum of `sample_weight` must be positive.")
-        return sample_weight
+        return to_namespace(sample_weight, xp, device, dtype=X.dtype)
 
     def _validate_training_data(self, X, y, sample_weight, incremental, reset):
         if self.dropout > 0 and self.solver == "lbfgs":
@@ -357,10 +400,17 @@ class _BaseMLPFromScratch(CallbackSupportMixin, BaseEstimator):
                 "requires a deterministic objective."
             )
         self._hidden_layer_sizes()
-        X, Y = self._validate_input(X, y, incremental, reset)
+        X, Y = self._validate_input(X, to_numpy(y), incremental, reset)
+        xp, device = namespace_of(X)
+        if xp is not None:  # targets are encoded on the host, trained on X's device
+            Y = to_namespace(Y, xp, device, dtype=X.dtype)
         if not reset:
             self._check_n_outputs(Y)
-            if X.dtype != self.coefs_[0].dtype:
+            if xp is not None:
+                check_namespace_of_weights(self, X, "fit")
+                X = xp.astype(X, self.coefs_[0].dtype)
+                Y = xp.astype(Y, X.dtype)
+            elif X.dtype != self.coefs_[0].dtype:
                 X = X.astype(self.coefs_[0].dtype)
                 Y = Y.astype(X.dtype)
         return X, Y, self._check_sample_weight(sample_weight, X)
@@ -392,9 +442,16 @@ class _BaseMLPFromScratch(CallbackSupportMixin, BaseEstimator):
         self.n_outputs_ = Y.shape[1]
         self.n_layers_ = len(layer_units)
         self.out_activation_ = LOSSES[self._loss_name].output_name
-        self.coefs_, self.intercepts_ = initialize_weights(
-            self.init, layer_units, rng, X.dtype
+        # Drawn by NumPy in every namespace: the same random_state gives the
+        # same initial weights on any library and device.
+        coefs, intercepts = initialize_weights(
+            self.init, layer_units, rng, np.dtype(numpy_dtype(X))
         )
+        xp, device = namespace_of(X)
+        self.coefs_ = [to_namespace(W, xp, device, dtype=X.dtype) for W in coefs]
+        self.intercepts_ = [
+            to_namespace(b, xp, device, dtype=X.dtype) for b in intercepts
+        ]
         self.n_iter_ = 0
         self.t_ = 0
         self.loss_ = None
@@ -409,11 +466,25 @@ class _BaseMLPFromScratch(CallbackSupportMixin, BaseEstimator):
             self.best_loss_ = np.inf
 
     def _bind_parameters(self, dtype):
-        """Copy the weights into one flat theta; coefs_/intercepts_ become views."""
+        """Copy the weights into one flat theta; coefs_/intercepts_ become views.
+
+        For arrays of another namespace the weights are read back from theta
+        after training (:meth:`_unbind_parameters`): views are not promised
+        by the standard.
+        """
+        xp, _ = namespace_of(self.coefs_[0])
+        if xp is not None:
+            return xp.astype(xp_pack(xp, self.coefs_, self.intercepts_), dtype)
         blocks = parameter_blocks(self._layer_units)
         theta = pack(self.coefs_, self.intercepts_, dtype=dtype)
         self.coefs_, self.intercepts_ = unpack(theta, blocks)
         return theta
+
+    def _unbind_parameters(self, theta):
+        """Weights from a theta of another namespace (no-op for NumPy's views)."""
+        xp, _ = namespace_of(theta)
+        if xp is not None:
+            self.coefs_, self.intercepts_ = xp_unpack(xp, theta, self._layer_units)
 
     # -------------------------------------------------------------- fitting
 
@@ -470,16 +541,19 @@ class _BaseMLPFromScratch(CallbackSupportMixin, BaseEstimator):
                     self._fit_lbfgs(X, Y, sample_weight, tasks)
                 else:
                     theta = self._bind_parameters(X.dtype)
-                    fit_stochastic(
-                        self,
-                        self._training,
-                        X,
-                        Y,
-                        sample_weight,
-                        theta,
-                        incremental,
-                        tasks,
-                    )
+                    try:
+                        fit_stochastic(
+                            self,
+                            self._training,
+                            X,
+                            Y,
+                            sample_weight,
+                            theta,
+                            incremental,
+                            tasks,
+                        )
+                    finally:
+                        self._unbind_parameters(theta)
             finally:
                 self._publish_layer_stats()
             context.call_on_fit_task_end(
@@ -500,12 +574,45 @@ class _BaseMLPFromScratch(CallbackSupportMixin, BaseEstimator):
 
     def _weights_at(self, theta):
         """Fresh ``coefs_`` and ``intercepts_`` holding ``theta``: what a copy of
-        the estimator needs to predict as at the end of an iteration."""
-        blocks = parameter_blocks(self._layer_units)
-        coefs, intercepts = unpack(theta.copy(), blocks)
+        the estimator needs to predict as at the end of an iteration (in the
+        namespace, device and dtype of the estimator's weights)."""
+        xp, device = namespace_of(self.coefs_[0])
+        if namespace_of(theta)[0] is not None:
+            coefs, intercepts = xp_unpack(
+                namespace_of(theta)[0], theta, self._layer_units
+            )
+        else:
+            coefs, intercepts = unpack(
+                theta.copy(), parameter_blocks(self._layer_units)
+            )
+            if xp is not None:  # L-BFGS on the host for weights of another namespace
+                dtype = self.coefs_[0].dtype
+                coefs = [to_namespace(W, xp, device, dtype=dtype) for W in coefs]
+                intercepts = [
+                    to_namespace(b, xp, device, dtype=dtype) for b in intercepts
+                ]
         return {"coefs_": list(coefs), "intercepts_": list(intercepts)}
 
     def _fit_lbfgs(self, X, Y, sample_weight, tasks):
+        xp, device = namespace_of(X)
+        if xp is not None:
+            # L-BFGS is scipy's: it runs in float64 NumPy on the host, and the
+            # trained weights go back to X's namespace, device and dtype.
+            dtype = X.dtype
+            host = [to_numpy(a) for a in (X, Y, sample_weight)]
+            host = [None if a is None else a.astype(np.float64) for a in host]
+            self.coefs_ = [to_numpy(W).astype(np.float64) for W in self.coefs_]
+            self.intercepts_ = [
+                to_numpy(b).astype(np.float64) for b in self.intercepts_
+            ]
+            try:
+                self._fit_lbfgs(*host, tasks)
+            finally:
+                self.coefs_ = [to_namespace(W, xp, device, dtype) for W in self.coefs_]
+                self.intercepts_ = [
+                    to_namespace(b, xp, device, dtype) for b in self.intercepts_
+                ]
+            return
         objective = self._objective_on(X, Y, sample_weight)
         try:
             theta_final = fit_lbfgs(self, self._training, objective, tasks)
@@ -525,24 +632,34 @@ class _BaseMLPFromScratch(CallbackSupportMixin, BaseEstimator):
 
     def _decision(self, X):
         """Output pre-activation for validated X, in bounded-memory chunks."""
+        xp, _ = namespace_of(X)
+        if xp is not None:
+            return xp_predict_output(
+                xp, X, self.coefs_, self.intercepts_, self.activation
+            )
         return predict_output(X, self.coefs_, self.intercepts_, self.activation)
 
     def _output(self, X):
-        """Output-layer activations for validated X."""
+        """Output-layer activations for validated X (in its namespace)."""
+        xp, _ = namespace_of(X)
+        if xp is not None:
+            return LOSSES[self._loss_name].xp_output(xp, self._decision(X))
         return LOSSES[self._loss_name].output(self._decision(X))
 
-    def _validate_X(self, X):
+    def _validate_X(self, X, method="predict"):
         check_is_fitted(self)
         X = validate_data(
             self,
             X,
-            dtype=(np.float64, np.float32),
+            dtype=float_dtypes(X),
             accept_sparse=SPARSE_FORMATS,
             reset=False,
         )
+        check_namespace_of_weights(self, X, method)
         return as_csr(X)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.input_tags.sparse = True
+        tags.array_api_support = True
         return tags

@@ -11,6 +11,10 @@ Only numpy ufuncs, no ``scipy.linalg.blas``: scipy ships its own OpenBLAS, and
 two BLAS thread pools taking turns in the training loop fight over the cores
 (seen here: training 7 times slower on 2 cores).
 
+Given ``xp`` (an Array API namespace) and ``device``, their state lives there
+and :meth:`update` runs the same formulas with the standard's in-place
+operators (no ``out=`` in the standard, so with a temporary or two).
+
 Hyperparameters are stored as Python floats: a numpy float64 scalar (say from
 ``np.logspace`` in a parameter grid) would make numpy run every float32 pass
 in float64 with casts, six times slower.
@@ -58,6 +62,9 @@ class SGD:
         momentum=0.9,
         nesterov=True,
         power_t=0.5,
+        *,
+        xp=None,
+        device=None,
     ):
         self.learning_rate_init = float(learning_rate_init)
         self.learning_rate = self.learning_rate_init
@@ -65,11 +72,26 @@ class SGD:
         self.momentum = float(momentum)
         self.nesterov = nesterov
         self.power_t = float(power_t)
-        self.velocity = np.zeros(n_params, dtype=dtype)
-        self._scratch = np.empty((2, n_params), dtype=dtype)
+        # Only a flag is kept (the state stays picklable): the generic update
+        # needs nothing but the arrays' own operators.
+        self._numpy = xp is None
+        if xp is None:
+            self.velocity = np.zeros(n_params, dtype=dtype)
+            self._scratch = np.empty((2, n_params), dtype=dtype)
+        else:
+            self.velocity = xp.zeros(n_params, dtype=dtype, device=device)
 
     def update(self, theta, grad):
         """Move ``theta`` one step against ``grad``, in place."""
+        if not self._numpy:
+            scaled_grad = grad * self.learning_rate
+            self.velocity *= self.momentum
+            self.velocity -= scaled_grad
+            if self.nesterov:
+                theta += self.momentum * self.velocity - scaled_grad
+            else:
+                theta += self.velocity
+            return
         scaled_grad, step = self._scratch
         velocity = self.velocity
         np.multiply(grad, self.learning_rate, out=scaled_grad)
@@ -134,6 +156,9 @@ class Adam:
         beta_1=0.9,
         beta_2=0.999,
         epsilon=1e-8,
+        *,
+        xp=None,
+        device=None,
     ):
         self.learning_rate_init = float(learning_rate_init)
         self.learning_rate = self.learning_rate_init
@@ -145,9 +170,12 @@ class Adam:
         # V = v / (1 - beta_2), so that each update is M = beta_1 M + g and
         # V = beta_2 V + g^2: 10 passes over theta instead of 12. Adam is
         # memory-bound, so this is a sixth of its time.
-        self._M = np.zeros(n_params, dtype=dtype)
-        self._V = np.zeros(n_params, dtype=dtype)
-        self._scratch = np.empty(n_params, dtype=dtype)
+        self._numpy = xp is None
+        zeros = np.zeros if xp is None else xp.zeros
+        on = {} if xp is None else {"device": device}
+        self._M = zeros(n_params, dtype=dtype, **on)
+        self._V = zeros(n_params, dtype=dtype, **on)
+        self._scratch = np.empty(n_params, dtype=dtype) if xp is None else None
 
     def update(self, theta, grad):
         """Move ``theta`` one Adam step against ``grad``, in place."""
@@ -156,8 +184,6 @@ class Adam:
         M *= self.beta_1
         M += grad
         V *= self.beta_2
-        np.multiply(grad, grad, out=tmp)
-        V += tmp
         self.learning_rate = (
             self.learning_rate_init
             * math.sqrt(1 - self.beta_2**self.t)
@@ -166,6 +192,13 @@ class Adam:
         # lr m / (sqrt(v) + eps) in terms of M and V:
         # [lr (1 - b1) / sqrt(1 - b2)] * M / (sqrt(V) + eps / sqrt(1 - b2)).
         root = math.sqrt(1 - self.beta_2)
+        if not self._numpy:
+            V += grad * grad
+            step = M / (V**0.5 + self.epsilon / root)
+            theta -= (self.learning_rate * (1 - self.beta_1) / root) * step
+            return
+        np.multiply(grad, grad, out=tmp)
+        V += tmp
         np.sqrt(V, out=tmp)
         tmp += self.epsilon / root
         np.divide(M, tmp, out=tmp)

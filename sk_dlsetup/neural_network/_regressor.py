@@ -7,7 +7,14 @@ from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import column_or_1d, validate_data
 
 from .._compat import StrOptions, _fit_context
-from ._mlp import SPARSE_FORMATS, _BaseMLPFromScratch, _has_stochastic_solver, as_csr
+from .._namespaces import namespace_of, numpy_dtype, to_numpy
+from ._mlp import (
+    SPARSE_FORMATS,
+    _BaseMLPFromScratch,
+    _has_stochastic_solver,
+    as_csr,
+    float_dtypes,
+)
 
 
 class MLPFromScratchRegressor(RegressorMixin, _BaseMLPFromScratch):
@@ -139,10 +146,10 @@ out_activation_, n_features_in_, feature_names_in_
         X, y = validate_data(
             self,
             X,
-            y,
+            to_numpy(y),  # checked on the host, moved to X's device after
             multi_output=True,
             y_numeric=True,
-            dtype=(np.float64, np.float32),
+            dtype=float_dtypes(X),
             accept_sparse=SPARSE_FORMATS,
             reset=reset,
         )
@@ -155,13 +162,14 @@ out_activation_, n_features_in_, feature_names_in_
                 f"'poisson', which needs y >= 0: {int(np.sum(y < 0))} are negative "
                 f"(the smallest is {np.min(y):.6g})."
             )
-        return X, np.asarray(y, dtype=X.dtype).reshape(X.shape[0], -1)
+        return X, np.asarray(y, dtype=numpy_dtype(X)).reshape(X.shape[0], -1)
 
     def _validate_objective_data(self, X, y):
         return self._validate_input(X, y, incremental=True, reset=False)
 
     def _score_encoded(self, X, Y, sample_weight):
-        y_pred = self._output(X)
+        y_pred, Y = to_numpy(self._output(X)), to_numpy(Y)
+        sample_weight = to_numpy(sample_weight)
         if not np.all(np.isfinite(y_pred)):
             return float("nan")  # r2_score would raise deep inside scikit-learn
         if Y.shape[1] == 1:
@@ -203,4 +211,7 @@ out_activation_, n_features_in_, feature_names_in_
             The predicted values.
         """
         y_pred = self._output(self._validate_X(X))
-        return y_pred.ravel() if y_pred.shape[1] == 1 else y_pred
+        if y_pred.shape[1] != 1:
+            return y_pred
+        xp, _ = namespace_of(y_pred)
+        return y_pred.ravel() if xp is None else xp.reshape(y_pred, (-1,))

@@ -22,10 +22,11 @@ from scipy import sparse
 from sklearn.base import is_classifier
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import train_test_split
-from sklearn.utils import gen_batches
+from sklearn.utils import _safe_indexing, gen_batches
 from threadpoolctl import ThreadpoolController
 
 from .._callbacks import NO_TASKS
+from .._namespaces import all_finite, copy_array, max_abs, namespace_of, to_numpy
 from ._network import (
     allocate_activations,
     backprop,
@@ -36,6 +37,7 @@ from ._network import (
     transposed_rows,
 )
 from ._optimizers import OPTIMIZERS
+from ._xp_network import XpEpoch
 
 # Inputs whose largest magnitude exceeds this are "far from unit scale".
 _LARGE_INPUT = 1e3
@@ -53,8 +55,7 @@ class DivergenceError(ValueError):
 
 def divergence_error(model, X, where):
     """The error for a divergence ``where`` it happened, with advice fitting X."""
-    with np.errstate(all="ignore"):
-        scale = float(np.max(np.abs(X))) if X.size else 0.0
+    scale = max_abs(X)
     if not np.isfinite(scale) or scale > _LARGE_INPUT:
         advice = (
             "The input data may contain large values and need to be preprocessed: "
@@ -274,8 +275,9 @@ def batch_size_for(batch_size, n_samples):
     return int(np.clip(batch_size, 1, n_samples))
 
 
-def make_optimizer(model, n_params, dtype):
-    """The estimator's ``solver`` ('sgd' or 'adam') with its hyperparameters."""
+def make_optimizer(model, n_params, dtype, xp=None, device=None):
+    """The estimator's ``solver`` ('sgd' or 'adam') with its hyperparameters,
+    its state in namespace ``xp`` on ``device`` (NumPy when None)."""
     if model.solver == "sgd":
         return OPTIMIZERS["sgd"](
             n_params,
@@ -285,6 +287,8 @@ def make_optimizer(model, n_params, dtype):
             model.momentum,
             model.nesterovs_momentum,
             model.power_t,
+            xp=xp,
+            device=device,
         )
     return OPTIMIZERS["adam"](
         n_params,
@@ -293,6 +297,8 @@ def make_optimizer(model, n_params, dtype):
         model.beta_1,
         model.beta_2,
         model.epsilon,
+        xp=xp,
+        device=device,
     )
 
 
@@ -301,23 +307,30 @@ def split_validation(model, rng, X, Y, sample_weight):
     # Stratify by the user's labels (the same groups as the encoded targets), so
     # that an error names them as the user knows them.
     single = is_classifier(model) and model.n_outputs_ == 1
-    stratify = model._decode(Y) if single else None
-    arrays = (X, Y) if sample_weight is None else (X, Y, sample_weight)
-    split = train_test_split(
-        *arrays,
+    stratify = model._decode(to_numpy(Y)) if single else None
+    train, val = train_test_split(
+        np.arange(X.shape[0]),
         random_state=rng,
         test_size=model.validation_fraction,
         stratify=stratify,
     )
-    train, val = split[0::2], split[1::2]
-    if val[0].shape[0] < 2:
+    if val.shape[0] < 2:
         raise ValueError(
             "The validation set is too small. Increase 'validation_fraction' "
             "or the size of your dataset."
         )
-    if sample_weight is None:
-        train, val = (*train, None), (*val, None)
-    return train, val
+    return _rows(X, Y, sample_weight, train), _rows(X, Y, sample_weight, val)
+
+
+def _rows(X, Y, sample_weight, rows):
+    """``(X, Y, sample_weight)`` at ``rows`` (NumPy indices), in their namespace."""
+    xp, device = namespace_of(X)
+    if xp is None:
+        take = lambda a: None if a is None else _safe_indexing(a, rows)  # noqa: E731
+    else:
+        rows = xp.asarray(rows, device=device)
+        take = lambda a: None if a is None else xp.take(a, rows, axis=0)  # noqa: E731
+    return take(X), take(Y), take(sample_weight)
 
 
 def fit_stochastic(
@@ -331,26 +344,23 @@ def fit_stochastic(
     stopping restores the best validation weights. Each epoch is reported to
     the callbacks through ``tasks``; one of them may stop training.
     """
-    grad = np.empty_like(theta)
+    xp, device = namespace_of(theta)
     if not incremental or state.optimizer is None:
-        state.optimizer = make_optimizer(model, theta.size, theta.dtype)
+        state.optimizer = make_optimizer(
+            model, theta.shape[0], theta.dtype, xp=xp, device=device
+        )
     if model.early_stopping:
         if model.validation_scores_ is None:  # warm start turned it on
             model.validation_scores_, model.best_validation_score_ = [], -np.inf
         (X, Y, sample_weight), validation = split_validation(
             model, state.rng, X, Y, sample_weight
         )
-        state.best_theta = theta.copy()
+        state.best_theta = copy_array(theta)
     else:
         if model.best_loss_ is None:  # warm start turned early stopping off
             model.best_loss_ = min(model.loss_curve_, default=np.inf)
         validation = None
-    epoch = Epoch(
-        X,
-        Y,
-        sample_weight,
-        theta,
-        grad,
+    settings = dict(
         layer_units=state.layer_units,
         activation=model.activation,
         loss=model._loss_name,
@@ -362,20 +372,28 @@ def fit_stochastic(
         optimizer=state.optimizer,
         record_norms=model.record_layer_stats,
     )
-    snapshot = theta.copy()
+    if xp is None:
+        epoch = Epoch(X, Y, sample_weight, theta, np.empty_like(theta), **settings)
+    else:
+        epoch = XpEpoch(xp, device, X, Y, sample_weight, theta, **settings)
+    snapshot = copy_array(theta)
     # As scikit-learn: n_iter_ counts this call's epochs (t_ and loss_curve_
     # accumulate), so a warm-started fit reaching max_iter still warns.
     model.n_iter_ = 0
     try:
         for _ in range(model.max_iter):
-            np.copyto(snapshot, theta)
+            snapshot[...] = theta
             tasks.begin()
             with np.errstate(over="ignore", invalid="ignore"):
                 loss = epoch.run()
-            if not (np.isfinite(loss) and np.all(np.isfinite(theta))):
+            if not (np.isfinite(loss) and all_finite(theta)):
                 theta[...] = snapshot
                 state.optimizer = None  # its moments saw the diverged steps
                 raise divergence_error(model, X, f"epoch {model.n_iter_ + 1}")
+            if validation is not None and xp is not None:
+                # The validation score predicts with coefs_, views of theta
+                # only in NumPy: read the epoch's weights back first.
+                model._unbind_parameters(theta)
             try:
                 stop = _end_epoch(
                     model, state, loss, X.shape[0], validation, theta, epoch
@@ -441,7 +459,7 @@ def _end_epoch(model, state, loss, n_samples, validation, theta, epoch):
     if epoch.grad_norms is not None:
         state.layer_history.record(
             epoch.grad_norms,
-            block_norms(epoch.layers)[0],
+            epoch.weight_norms(),
             n_before=len(model.loss_curve_) - 1,
         )
     if model.verbose:
@@ -479,7 +497,7 @@ def _update_no_improvement_count(model, state, score, theta):
         state.no_improvement_count = 0
     if score > model.best_validation_score_:
         model.best_validation_score_ = score
-        state.best_theta = theta.copy()
+        state.best_theta = copy_array(theta)
 
 
 class Epoch:
@@ -536,6 +554,10 @@ class Epoch:
             if not self.sparse_input:
                 self.X_batch = np.empty((batch_size, X.shape[1]), X.dtype)
             self.Y_batch = np.empty((Y.shape[1], batch_size), Y.dtype)
+
+    def weight_norms(self):
+        """Frobenius norms of each layer's ``W``."""
+        return block_norms(self.layers)[0]
 
     def run(self):
         """Train one epoch; return the sample-mean batch loss, NaN if it diverged.

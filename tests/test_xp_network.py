@@ -1,0 +1,289 @@
+"""The network on other array libraries (array_api_dispatch=True).
+
+References: the NumPy path (an independent implementation with in-place
+buffers and transposed activations) for the same weights and batches, and the
+NumPy backprop for each activation and loss.
+"""
+
+import warnings
+
+import numpy as np
+import pytest
+import sklearn
+from numpy.testing import assert_allclose, assert_array_equal
+from sklearn.datasets import make_classification, make_multilabel_classification
+from sklearn.exceptions import ConvergenceWarning
+
+from sk_dlsetup import MLPFromScratch, MLPFromScratchRegressor, check_gradients
+from sk_dlsetup.neural_network._network import (
+    allocate_activations,
+    backprop,
+    layer_views,
+    parameter_blocks,
+)
+from sk_dlsetup.neural_network._xp_network import xp_backprop, xp_layers
+
+array_api_strict = pytest.importorskip("array_api_strict")
+
+
+def _namespaces():
+    """(name, to_array, to_numpy) for every installed library; CPU only."""
+    found = [("array_api_strict", array_api_strict.asarray, np.asarray)]
+    try:
+        import torch
+    except ImportError:
+        return found
+    found.append(("torch", torch.asarray, lambda a: a.numpy()))
+    return found
+
+
+NAMESPACES = _namespaces()
+IDS = [name for name, _, _ in NAMESPACES]
+
+
+@pytest.fixture(params=NAMESPACES, ids=IDS)
+def namespace(request):
+    return request.param
+
+
+@pytest.fixture
+def dispatch():
+    with sklearn.config_context(array_api_dispatch=True):
+        yield
+
+
+def _data(kind="multiclass", n=60, seed=0):
+    if kind == "multilabel":
+        X, y = make_multilabel_classification(n, 6, n_classes=3, random_state=seed)
+    else:
+        n_classes = 2 if kind == "binary" else 3
+        X, y = make_classification(
+            n, 6, n_informative=4, n_classes=n_classes, random_state=seed
+        )
+    if kind in ("squared_error", "poisson"):
+        y = np.abs(X[:, :2] @ [1.0, -0.5]) if kind == "poisson" else X @ np.ones(6)
+    return X, y
+
+
+def _quiet(fit, *args, **kwargs):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        return fit(*args, **kwargs)
+
+
+# ------------------------------------------------------- the engine itself
+
+
+@pytest.mark.parametrize("activation", ["identity", "relu", "tanh", "logistic"])
+@pytest.mark.parametrize(
+    "loss, n_outputs",
+    [("log_loss", 3), ("binary_log_loss", 2), ("squared_error", 2), ("poisson", 2)],
+)
+def test_xp_backprop_equals_numpy_backprop(activation, loss, n_outputs, dispatch):
+    """Loss and gradient equal NumPy's for the same weights, weights and dropout."""
+    xp = array_api_strict
+    rng = np.random.RandomState(0)
+    units = [5, 7, 4, n_outputs]
+    n = 11
+    theta = rng.randn(sum(np.prod(s) for _, _, s in parameter_blocks(units))) * 0.5
+    X = rng.randn(n, 5)
+    if loss == "log_loss":
+        Y = np.eye(n_outputs)[rng.randint(0, n_outputs, n)]
+    elif loss == "binary_log_loss":
+        Y = (rng.rand(n, n_outputs) > 0.5).astype(float)
+    else:
+        Y = np.abs(rng.randn(n, n_outputs))
+    weights = rng.rand(n) + 0.5
+    masks = [(rng.rand(n, u) < 0.8) / 0.8 for u in units[1:-1]]
+    grad = np.empty_like(theta)
+    buffers = allocate_activations(n, units, np.float64, dropout=True)
+    expected = backprop(
+        X, Y, layer_views(theta, parameter_blocks(units)),
+        layer_views(grad, parameter_blocks(units)), buffers,
+        activation=activation, loss=loss, alpha=0.3,
+        sample_weight=weights, keep_masks=masks,
+    )  # fmt: skip
+    value, xp_grad = xp_backprop(
+        xp, xp.asarray(X), xp.asarray(Y), xp_layers(xp, xp.asarray(theta), units),
+        activation=activation, loss=loss, alpha=0.3,
+        sample_weight=xp.asarray(weights), keep_masks=[xp.asarray(m) for m in masks],
+    )  # fmt: skip
+    assert value == pytest.approx(expected, rel=1e-12)
+    assert_allclose(np.asarray(xp_grad), grad, rtol=1e-10, atol=1e-14)
+
+
+# ------------------------------------------------------------ the estimators
+
+
+@pytest.mark.parametrize(
+    "kind, params",
+    [
+        ("multiclass", {"solver": "adam"}),
+        ("binary", {"solver": "sgd", "activation": "tanh"}),
+        ("multilabel", {"solver": "adam", "dropout": 0.2}),
+        ("multiclass", {"solver": "adam", "early_stopping": True}),
+        (
+            "multiclass",
+            {"solver": "sgd", "shuffle": False, "learning_rate": "adaptive"},
+        ),
+        ("squared_error", {"solver": "adam"}),
+        ("poisson", {"solver": "sgd", "learning_rate_init": 1e-3}),
+    ],
+)
+def test_training_in_a_namespace_equals_numpy(namespace, kind, params, dispatch):
+    """Same random_state: the same initial weights, batches, masks and split,
+    so the same trained weights to floating-point accuracy."""
+    name, asarray, to_numpy = namespace
+    X, y = _data(kind)
+    estimator = (
+        MLPFromScratchRegressor
+        if kind in ("squared_error", "poisson")
+        else MLPFromScratch
+    )
+    if kind == "poisson":
+        params = {**params, "loss": "poisson"}
+    settings = dict(
+        hidden_layer_sizes=(8, 6), max_iter=5, batch_size=16, random_state=0,
+        record_layer_stats=True, **params,
+    )  # fmt: skip
+    weights = np.linspace(0.5, 1.5, X.shape[0])
+    with sklearn.config_context(array_api_dispatch=False):
+        reference = _quiet(estimator(**settings).fit, X, y, sample_weight=weights)
+    model = _quiet(
+        estimator(**settings).fit,
+        asarray(X),
+        asarray(y),
+        sample_weight=asarray(weights),
+    )
+    assert model.n_iter_ == reference.n_iter_
+    assert_allclose(model.loss_curve_, reference.loss_curve_, rtol=1e-10)
+    for W, W_ref in zip(model.coefs_, reference.coefs_):
+        assert type(W).__module__.split(".")[0] == name
+        assert_allclose(to_numpy(W), W_ref, rtol=1e-9, atol=1e-12)
+    assert_allclose(
+        model.layer_stats_["dW_norm"], reference.layer_stats_["dW_norm"], rtol=1e-9
+    )
+    method = "predict_proba" if estimator is MLPFromScratch else "predict"
+    out = getattr(model, method)(asarray(X))
+    assert type(out).__module__.split(".")[0] == name
+    assert_allclose(to_numpy(out), getattr(reference, method)(X), rtol=1e-9, atol=1e-12)
+
+
+def test_same_random_state_same_initial_weights(namespace, dispatch):
+    name, asarray, to_numpy = namespace
+    X, y = _data()
+    with sklearn.config_context(array_api_dispatch=False):
+        reference = MLPFromScratch((5,), random_state=3).initialize(X, y)
+    model = MLPFromScratch((5,), random_state=3).initialize(asarray(X), asarray(y))
+    for W, W_ref in zip(
+        model.coefs_ + model.intercepts_, reference.coefs_ + reference.intercepts_
+    ):
+        assert_array_equal(to_numpy(W), W_ref)  # the very same draws
+
+
+def test_float32_stays_float32(namespace, dispatch):
+    name, asarray, to_numpy = namespace
+    X, y = _data()
+    X32 = X.astype(np.float32)
+    model = _quiet(
+        MLPFromScratch((5,), max_iter=3, random_state=0).fit, asarray(X32), asarray(y)
+    )
+    assert to_numpy(model.coefs_[0]).dtype == np.float32
+    assert to_numpy(model.predict_proba(asarray(X32))).dtype == np.float32
+
+
+def test_lbfgs_runs_in_float64_numpy_and_comes_back(namespace, dispatch):
+    name, asarray, to_numpy = namespace
+    X, y = _data()
+    with sklearn.config_context(array_api_dispatch=False):
+        reference = _quiet(
+            MLPFromScratch((6,), solver="lbfgs", max_iter=30, random_state=0).fit, X, y
+        )
+    model = _quiet(
+        MLPFromScratch((6,), solver="lbfgs", max_iter=30, random_state=0).fit,
+        asarray(X.astype(np.float32)),
+        asarray(y),
+    )
+    W = to_numpy(model.coefs_[0])
+    assert (
+        W.dtype == np.float32 and type(model.coefs_[0]).__module__.split(".")[0] == name
+    )
+    # float32 initial weights, then float64 L-BFGS: close to the float64 fit.
+    assert model.n_iter_ == reference.n_iter_
+    assert_allclose(W, reference.coefs_[0], rtol=1e-3, atol=1e-4)
+
+
+def test_partial_fit_and_predict_in_the_namespace(namespace, dispatch):
+    name, asarray, to_numpy = namespace
+    X, y = _data()
+    model = MLPFromScratch((5,), random_state=0)
+    for _ in range(3):
+        model.partial_fit(asarray(X), asarray(y), classes=np.unique(y))
+    labels = model.predict(asarray(X))
+    assert type(labels).__module__.split(".")[0] == name
+    assert set(np.unique(to_numpy(labels))) <= set(np.unique(y))
+    with pytest.raises(ValueError, match="must use the same namespace"):
+        model.predict(X)
+
+
+def test_objective_and_gradient_check_run_in_float64_numpy(namespace, dispatch):
+    name, asarray, _ = namespace
+    X, y = _data(n=30)
+    model = MLPFromScratch((5,), random_state=0).initialize(asarray(X), asarray(y))
+    objective = model.objective(asarray(X), asarray(y))
+    assert (
+        isinstance(objective.theta0, np.ndarray)
+        and objective.theta0.dtype == np.float64
+    )
+    report = check_gradients(model, asarray(X), asarray(y))
+    assert report.passed and report.difference < 1e-8
+
+
+def test_divergence_in_a_namespace_keeps_finite_weights(namespace, dispatch):
+    name, asarray, to_numpy = namespace
+    rng = np.random.RandomState(0)
+    X = np.finfo(np.float64).max * rng.uniform(size=(10, 2))
+    model = MLPFromScratchRegressor(random_state=0)
+    with pytest.raises(ValueError, match="non-finite parameter weights"):
+        model.fit(asarray(X), asarray(rng.randn(10)))
+    assert all(np.all(np.isfinite(to_numpy(W))) for W in model.coefs_)
+
+
+def test_pipeline_checker_and_layer_statistics_take_namespace_arrays(
+    namespace, dispatch
+):
+    """InputNormalizer -> MLP in a Pipeline, GradientChecker, and the layer
+    statistics (read on the host) on arrays of another library."""
+    from sklearn.pipeline import make_pipeline
+
+    from sk_dlsetup import GradientChecker, InputNormalizer
+    from sk_dlsetup.diagnostics import layer_statistics
+
+    name, asarray, to_numpy = namespace
+    X, y = _data()
+    model = make_pipeline(
+        InputNormalizer(), MLPFromScratch((8,), max_iter=5, random_state=0)
+    )
+    _quiet(model.fit, asarray(X), asarray(y))
+    assert type(model.predict(asarray(X))).__module__.split(".")[0] == name
+    with sklearn.config_context(array_api_dispatch=False):
+        reference = _quiet(
+            make_pipeline(
+                InputNormalizer(), MLPFromScratch((8,), max_iter=5, random_state=0)
+            ).fit,
+            X,
+            y,
+        )
+    stats = layer_statistics(model, asarray(X), asarray(y))
+    expected = layer_statistics(reference, X, y)
+    for row, row_ref in zip(stats, expected):
+        assert row["activation_std"] == pytest.approx(
+            row_ref["activation_std"], rel=1e-9
+        )
+        assert row["dW_norm"] == pytest.approx(row_ref["dW_norm"], rel=1e-9)
+    checker = GradientChecker(MLPFromScratch((6,), max_iter=3, random_state=0))
+    _quiet(checker.fit, asarray(X), asarray(y))
+    assert {stage: r.verdict for stage, r in checker.reports_.items()} == {
+        "init": "pass",
+        "fitted": "pass",
+    }

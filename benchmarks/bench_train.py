@@ -38,7 +38,8 @@ callbacks runs the same code as before they existed, plus one root context).
 
 ``--namespace torch [--device cpu|cuda] [--dtype float32|float64]`` trains on
 PyTorch tensors under ``array_api_dispatch`` (sk_dlsetup's Array API path) and
-times, in the same run and interleaved: the NumPy path on the same data, a
+times, in the same run and interleaved: the NumPy path on the same data (and,
+on CPU, the Array API engine that a GPU runs, forced onto the CPU), a
 plain hand-written PyTorch loop of the same network (same batches, Adam, the
 same L2 term, loss read back every batch as ours does), and, with
 ``--with-sklearn``, scikit-learn's MLP on the host. Targets: on CPU within
@@ -50,8 +51,14 @@ Run: ``python benchmarks/bench_train.py [--repeats 5] [--epochs 10]
 [--only training|solvers|callbacks] [--namespace torch --device cuda]``.
 """
 
-import argparse
-import importlib.util
+import os
+
+# Before scipy is imported: --namespace needs scikit-learn's array_api_dispatch,
+# which needs scipy's Array API support (read once, at import).
+os.environ.setdefault("SCIPY_ARRAY_API", "1")
+
+import argparse  # noqa: E402
+import importlib.util  # noqa: E402
 import subprocess
 import sys
 import time
@@ -466,9 +473,19 @@ def namespace_table(args):
             MLPFromScratch(**params).fit(X_t, y_t)
         sync()
 
+    def ours_array_api_engine():
+        from sk_dlsetup.neural_network import _xp_network
+
+        _xp_network.HOST_VIEWS = False  # what a GPU runs, here on the CPU
+        try:
+            ours_torch()
+        finally:
+            _xp_network.HOST_VIEWS = True
+
     peers = {"sk_dlsetup on torch": ours_torch}
     if device.type == "cpu":
         peers["sk_dlsetup on NumPy"] = lambda: MLPFromScratch(**params).fit(X, y)
+        peers["(Array API engine)"] = ours_array_api_engine
     peers["hand-written torch"] = lambda: (
         _hand_written_torch_fit(torch, X_t, y_t, args.epochs, 10, device, alpha),
         sync(),

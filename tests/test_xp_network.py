@@ -52,6 +52,16 @@ def dispatch():
         yield
 
 
+@pytest.fixture(params=["array API engine", "NumPy kernels on host views"])
+def engine(request, monkeypatch):
+    """On CPU both engines can run: the Array API one (what a GPU runs) and
+    NumPy's on the library's own memory (the default on the host)."""
+    from sk_dlsetup.neural_network import _xp_network
+
+    monkeypatch.setattr(_xp_network, "HOST_VIEWS", request.param != "array API engine")
+    return request.param
+
+
 def _data(kind="multiclass", n=60, seed=0):
     if kind == "multilabel":
         X, y = make_multilabel_classification(n, 6, n_classes=3, random_state=seed)
@@ -130,7 +140,9 @@ def test_xp_backprop_equals_numpy_backprop(activation, loss, n_outputs, dispatch
         ("poisson", {"solver": "sgd", "learning_rate_init": 1e-3}),
     ],
 )
-def test_training_in_a_namespace_equals_numpy(namespace, kind, params, dispatch):
+def test_training_in_a_namespace_equals_numpy(
+    namespace, kind, params, dispatch, engine
+):
     """Same random_state: the same initial weights, batches, masks and split,
     so the same trained weights to floating-point accuracy."""
     name, asarray, to_numpy = namespace
@@ -181,7 +193,7 @@ def test_same_random_state_same_initial_weights(namespace, dispatch):
         assert_array_equal(to_numpy(W), W_ref)  # the very same draws
 
 
-def test_float32_stays_float32(namespace, dispatch):
+def test_float32_stays_float32(namespace, dispatch, engine):
     name, asarray, to_numpy = namespace
     X, y = _data()
     X32 = X.astype(np.float32)
@@ -213,7 +225,7 @@ def test_lbfgs_runs_in_float64_numpy_and_comes_back(namespace, dispatch):
     assert_allclose(W, reference.coefs_[0], rtol=1e-3, atol=1e-4)
 
 
-def test_partial_fit_and_predict_in_the_namespace(namespace, dispatch):
+def test_partial_fit_and_predict_in_the_namespace(namespace, dispatch, engine):
     name, asarray, to_numpy = namespace
     X, y = _data()
     model = MLPFromScratch((5,), random_state=0)
@@ -239,7 +251,7 @@ def test_objective_and_gradient_check_run_in_float64_numpy(namespace, dispatch):
     assert report.passed and report.difference < 1e-8
 
 
-def test_divergence_in_a_namespace_keeps_finite_weights(namespace, dispatch):
+def test_divergence_in_a_namespace_keeps_finite_weights(namespace, dispatch, engine):
     name, asarray, to_numpy = namespace
     rng = np.random.RandomState(0)
     X = np.finfo(np.float64).max * rng.uniform(size=(10, 2))
@@ -287,3 +299,17 @@ def test_pipeline_checker_and_layer_statistics_take_namespace_arrays(
         "init": "pass",
         "fitted": "pass",
     }
+
+
+def test_host_views_share_the_memory_training_writes(namespace, dispatch):
+    """With NumPy's kernels on host views, theta's updates land in the
+    library's own arrays: the fitted weights are the library's, trained."""
+    name, asarray, to_numpy = namespace
+    X, y = _data()
+    model = MLPFromScratch((5,), max_iter=2, random_state=0)
+    initial = [
+        to_numpy(W).copy() for W in model.initialize(asarray(X), asarray(y)).coefs_
+    ]
+    _quiet(model.fit, asarray(X), asarray(y))
+    assert type(model.coefs_[0]).__module__.split(".")[0] == name
+    assert not np.allclose(to_numpy(model.coefs_[0]), initial[0])

@@ -81,11 +81,11 @@ def inplace_relu_derivative(A, delta):
 
 
 def xp_relu(xp, Z):
-    return xp.where(Z > 0, Z, xp.zeros_like(Z))
+    return xp.clip(Z, min=0.0)
 
 
 def xp_relu_derivative(xp, A, delta):
-    return xp.where(A > 0, delta, xp.zeros_like(delta))
+    return xp.where(A > 0, delta, 0.0)
 
 
 def _relu_base(Z):

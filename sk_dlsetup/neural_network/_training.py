@@ -37,7 +37,7 @@ from ._network import (
     transposed_rows,
 )
 from ._optimizers import OPTIMIZERS
-from ._xp_network import XpEpoch
+from ._xp_network import XpEpoch, host_views
 
 # Inputs whose largest magnitude exceeds this are "far from unit scale".
 _LARGE_INPUT = 1e3
@@ -345,21 +345,37 @@ def fit_stochastic(
     the callbacks through ``tasks``; one of them may stop training.
     """
     xp, device = namespace_of(theta)
-    if not incremental or state.optimizer is None:
-        state.optimizer = make_optimizer(
-            model, theta.shape[0], theta.dtype, xp=xp, device=device
-        )
+    owner = theta  # the estimator's theta, in X's namespace
     if model.early_stopping:
         if model.validation_scores_ is None:  # warm start turned it on
             model.validation_scores_, model.best_validation_score_ = [], -np.inf
         (X, Y, sample_weight), validation = split_validation(
             model, state.rng, X, Y, sample_weight
         )
-        state.best_theta = copy_array(theta)
     else:
         if model.best_loss_ is None:  # warm start turned early stopping off
             model.best_loss_ = min(model.loss_curve_, default=np.inf)
         validation = None
+    # Host arrays NumPy can read in place run through NumPy's kernels, on
+    # their memory; other arrays (a GPU's) through the Array API engine.
+    views = None if xp is None else host_views(theta, X, Y, sample_weight)
+    if views is not None:
+        theta, X, Y, sample_weight = views
+    engine_xp = xp if views is None else None
+    optimizer = state.optimizer
+    if (
+        incremental
+        and optimizer is not None
+        and optimizer.in_numpy != (engine_xp is None)
+    ):
+        optimizer = None  # the engine changed (e.g. HOST_VIEWS): a fresh optimizer
+    if not incremental or optimizer is None:
+        optimizer = make_optimizer(
+            model, theta.shape[0], theta.dtype, xp=engine_xp, device=device
+        )
+    state.optimizer = optimizer
+    if model.early_stopping:
+        state.best_theta = copy_array(theta)
     settings = dict(
         layer_units=state.layer_units,
         activation=model.activation,
@@ -372,7 +388,7 @@ def fit_stochastic(
         optimizer=state.optimizer,
         record_norms=model.record_layer_stats,
     )
-    if xp is None:
+    if engine_xp is None:
         epoch = Epoch(X, Y, sample_weight, theta, np.empty_like(theta), **settings)
     else:
         epoch = XpEpoch(xp, device, X, Y, sample_weight, theta, **settings)
@@ -393,7 +409,7 @@ def fit_stochastic(
             if validation is not None and xp is not None:
                 # The validation score predicts with coefs_, views of theta
                 # only in NumPy: read the epoch's weights back first.
-                model._unbind_parameters(theta)
+                model._unbind_parameters(owner)
             try:
                 stop = _end_epoch(
                     model, state, loss, X.shape[0], validation, theta, epoch

@@ -9,6 +9,14 @@ layout (:func:`~._network.parameter_blocks`: each layer's ``[W; b]`` one
 contiguous block), so the training loop of :mod:`._training` and its
 bookkeeping (early stopping, divergence, callbacks) serve both.
 
+On the host CPU, when the library lends its memory (DLPack: PyTorch on CPU,
+array-api-strict), the batches run through :mod:`._network`'s NumPy kernels
+on views of the very same memory (:func:`host_views`): OpenBLAS and in-place
+buffers beat the per-op allocations here, and PyTorch's CPU GEMMs (MKL, on
+this project's AMD machines 1.5-1.8x slower than OpenBLAS). The arrays stay
+the library's; only the arithmetic is NumPy's. Elsewhere (a GPU), the Array
+API engine below runs on the device.
+
 Randomness stays NumPy's: the initial weights, shuffles, dropout masks and the
 validation split are drawn by the same ``RandomState`` calls as on NumPy
 arrays and moved to the device, so the same ``random_state`` gives the same
@@ -16,6 +24,7 @@ weights and batches in every namespace, and results equal the NumPy path's to
 floating-point accuracy.
 """
 
+import functools
 import math
 
 import numpy as np
@@ -24,6 +33,40 @@ from sklearn.utils import gen_batches
 from ._activations import ACTIVATIONS
 from ._losses import LOSSES
 from ._network import draw_keep_masks, parameter_blocks, rows_per_chunk
+
+#: Run host (CPU) arrays through NumPy's kernels on shared memory; tests turn
+#: it off to run the Array API engine on CPU libraries too.
+HOST_VIEWS = True
+
+
+def host_views(*arrays):
+    """NumPy arrays sharing each array's memory (None stays None), or None if
+    one of them cannot be lent (a GPU array) or :data:`HOST_VIEWS` is off.
+
+    Examples
+    --------
+    >>> import array_api_strict as xp
+    >>> theta = xp.zeros(3)
+    >>> view, _ = host_views(theta, None)
+    >>> view[0] = 1.0
+    >>> float(theta[0])
+    1.0
+    """
+    if not HOST_VIEWS:
+        return None
+    views = []
+    for array in arrays:
+        if array is None:
+            views.append(None)
+            continue
+        try:
+            view = np.from_dlpack(array)
+        except (TypeError, RuntimeError, BufferError, ValueError):
+            return None
+        if not view.flags.writeable and len(views) == 0:
+            return None  # theta (the first) must be updated in place
+        views.append(view)
+    return views
 
 
 def xp_pack(xp, coefs, intercepts):
@@ -47,9 +90,18 @@ def xp_pack(xp, coefs, intercepts):
 def xp_layers(xp, theta, layer_units):
     """``[W; b]`` blocks of theta, ``(fan_in + 1, fan_out)`` each (views where
     the library gives them; rebuilt from theta after every update anyway)."""
+    return [
+        xp.reshape(theta[start:stop], shape)
+        for start, stop, shape in _layer_spans(tuple(layer_units))
+    ]
+
+
+@functools.lru_cache(maxsize=32)
+def _layer_spans(layer_units):
+    """``(start, stop, (fan_in + 1, fan_out))`` of each layer's block of theta."""
     blocks = parameter_blocks(layer_units)
     return [
-        xp.reshape(theta[W_slice.start : b_slice.stop], (shape[0] + 1, shape[1]))
+        (W_slice.start, b_slice.stop, (shape[0] + 1, shape[1]))
         for (_, W_slice, shape), (_, b_slice, _) in zip(blocks[0::2], blocks[1::2])
     ]
 

@@ -211,7 +211,8 @@ def test_divergence_in_a_continued_fit_keeps_the_weights_before_the_call(how):
 
 
 def test_lbfgs_runs_scipys_own_blas_on_one_thread(monkeypatch):
-    """During L-BFGS, scipy's vendored BLAS has 1 thread; numpy's keeps its own."""
+    """During L-BFGS, scipy's vendored BLAS has 1 thread; numpy's keeps its own
+    (on a problem whose products are large enough for several threads)."""
     from pathlib import Path
 
     import scipy
@@ -241,13 +242,53 @@ def test_lbfgs_runs_scipys_own_blas_on_one_thread(monkeypatch):
 
     monkeypatch.setattr(_training.scipy.optimize, "minimize", spy)
     rng = np.random.RandomState(0)
-    X = rng.randn(100, 4)
+    X = rng.randn(20_000, 20)
     with pytest.warns(Warning):
         MLPFromScratchRegressor(
-            hidden_layer_sizes=(5,), solver="lbfgs", max_iter=3
+            hidden_layer_sizes=(8,), solver="lbfgs", max_iter=3
         ).fit(X, X.sum(1))
     (during,) = seen
     for path, n_threads in during.items():
         expected = 1 if Path(path).parent == scipy_libs else before[path]
         assert n_threads == expected, path
     assert pools() == before
+
+
+def test_small_lbfgs_runs_blas_on_one_thread():
+    """Small products run on one BLAS thread (waking others costs more than
+    they share); large ones keep the default. Read from inside the fit."""
+    pytest.importorskip("sklearn.callback")
+    from threadpoolctl import threadpool_info
+
+    def blas_threads():
+        return max(
+            p["num_threads"] for p in threadpool_info() if p["user_api"] == "blas"
+        )
+
+    class Probe:
+        def __init__(self):
+            self.seen = []
+
+        def setup(self, estimator, context):
+            pass
+
+        def teardown(self, estimator, context):
+            pass
+
+        def on_fit_task_begin(self, estimator, context):
+            pass
+
+        def on_fit_task_end(self, estimator, context, *, X=None):
+            if X is not None and context.task_name == "iteration":
+                self.seen.append(blas_threads())  # inside scipy's minimize
+
+    default = blas_threads()
+    rng = np.random.RandomState(0)
+    for n_rows, expected in ((200, 1), (30_000, default)):
+        X = rng.randn(n_rows, 20)
+        probe = Probe()
+        MLPFromScratchRegressor(
+            hidden_layer_sizes=(50,), solver="lbfgs", max_iter=3
+        ).set_callbacks(probe).fit(X, X[:, 0])
+        assert set(probe.seen) == {expected}, (n_rows, probe.seen)
+    assert blas_threads() == default  # restored after the fit

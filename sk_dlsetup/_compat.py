@@ -5,6 +5,8 @@ are private (underscored) in scikit-learn but stable across the versions we
 support (>= 1.6); keeping the imports here makes a future change a one-file fix.
 """
 
+import inspect
+
 from sklearn.base import _fit_context
 from sklearn.utils import _safe_indexing
 
@@ -13,7 +15,9 @@ from sklearn.utils import _safe_indexing
 from sklearn.utils._array_api import (
     _max_precision_float_dtype,
     get_namespace_and_device,
-    supported_float_dtypes,
+)
+from sklearn.utils._array_api import (
+    supported_float_dtypes as _supported_float_dtypes,
 )
 from sklearn.utils._param_validation import (
     Interval,
@@ -24,8 +28,17 @@ from sklearn.utils._param_validation import (
 )
 from sklearn.utils.validation import _check_sample_weight
 
+if len(inspect.signature(_supported_float_dtypes).parameters) > 1:
+    supported_float_dtypes = _supported_float_dtypes
+else:  # pragma: no cover - scikit-learn < 1.7 knows no device here
+
+    def supported_float_dtypes(xp, device=None):
+        """The float dtypes of ``xp`` (``device`` is ignored)."""
+        return _supported_float_dtypes(xp)
+
+
 try:  # scikit-learn >= 1.8
-    from sklearn.utils._array_api import check_same_namespace, move_to
+    from sklearn.utils._array_api import move_to
 except ImportError:  # pragma: no cover - older scikit-learn
     from sklearn.utils._array_api import _convert_to_numpy
 
@@ -35,13 +48,9 @@ except ImportError:  # pragma: no cover - older scikit-learn
             _convert_to_numpy(array, get_namespace_and_device(array)[0]), device=device
         )
 
-    def check_same_namespace(X, estimator, *, attribute, method):
-        """No check before scikit-learn 1.8."""
-
 
 __all__ = [
     "_max_precision_float_dtype",
-    "check_same_namespace",
     "get_namespace_and_device",
     "move_to",
     "supported_float_dtypes",

@@ -124,3 +124,18 @@ def numpy_dtype(array):
         return array.dtype
     xp, _ = namespace_of(array)
     return np.float32 if array.dtype == xp.float32 else np.float64
+
+
+def check_same_namespace_as(X, fitted, estimator, method):
+    """X must live where the fitted array ``fitted`` does (scikit-learn's
+    message: "... must use the same namespace ... Estimator.method()")."""
+    fitted_xp, fitted_device = namespace_of(fitted)
+    X_xp, X_device = namespace_of(X)
+    name = lambda xp: "numpy" if xp is None else xp.__name__  # noqa: E731
+    if name(fitted_xp) != name(X_xp) or fitted_device != X_device:
+        raise ValueError(
+            "Inputs passed to fit() and the fitted attributes must use the same "
+            f"namespace and device: {type(estimator).__name__}.{method}() got X "
+            f"from {name(X_xp)} (device {X_device}) but the model was fitted on "
+            f"{name(fitted_xp)} (device {fitted_device})."
+        )

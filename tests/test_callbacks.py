@@ -24,18 +24,14 @@ from sk_dlsetup import (
     MLPFromScratch,
     MLPFromScratchRegressor,
 )
-from sk_dlsetup._callbacks import HAS_CALLBACKS
 
-pytestmark = pytest.mark.skipif(
-    not HAS_CALLBACKS, reason="sklearn.callback needs scikit-learn >= 1.9"
+pytest.importorskip("sklearn.callback", reason="sklearn.callback: scikit-learn >= 1.9")
+
+from sklearn.callback import ProgressBar, ScoringMonitor  # noqa: E402
+from sklearn.callback.tests._utils import (  # noqa: E402
+    RecordingAutoPropagatedCallback,
+    RecordingCallback,
 )
-
-if HAS_CALLBACKS:
-    from sklearn.callback import ProgressBar, ScoringMonitor
-    from sklearn.callback.tests._utils import (
-        RecordingAutoPropagatedCallback,
-        RecordingCallback,
-    )
 
 
 @pytest.fixture(scope="module")

@@ -54,7 +54,9 @@ def _gradient_norms(estimator, X, y, rows):
     n_samples = X.shape[0]
     grad = penalty = None
     for chunk in gen_batches(n_samples, rows):
-        y_chunk = _safe_indexing(y, chunk)
+        # A NumPy y sliced directly: scikit-learn < 1.7 under array API
+        # dispatch cannot slice it in _safe_indexing.
+        y_chunk = y[chunk] if isinstance(y, np.ndarray) else _safe_indexing(y, chunk)
         objective = estimator.objective(X[chunk], y_chunk, dropout="off")
         theta = objective.theta0
         if not hasattr(objective, "penalty_gradient"):

@@ -85,7 +85,8 @@ def xp_relu(xp, Z):
 
 
 def xp_relu_derivative(xp, A, delta):
-    return xp.where(A > 0, delta, 0.0)
+    # zeros_like rather than the scalar 0: scalars in where are 2024.12's.
+    return xp.where(A > 0, delta, xp.zeros_like(delta))
 
 
 def _relu_base(Z):

@@ -28,6 +28,7 @@ from .._compat import (
     validate_parameter_constraints,
 )
 from .._namespaces import (
+    check_same_namespace_as,
     namespace_of,
     numpy_dtype,
     to_namespace,
@@ -72,20 +73,6 @@ def float_dtypes(X):
     return (
         (np.float64, np.float32) if xp is None else supported_float_dtypes(xp, device)
     )
-
-
-def check_namespace_of_weights(estimator, X, method):
-    """X must live where the weights do (scikit-learn's error otherwise)."""
-    weights_xp, weights_device = namespace_of(estimator.coefs_[0])
-    X_xp, X_device = namespace_of(X)
-    name = lambda xp: "numpy" if xp is None else xp.__name__  # noqa: E731
-    if name(weights_xp) != name(X_xp) or weights_device != X_device:
-        raise ValueError(
-            "Inputs passed to fit() and the fitted attributes must use the same "
-            f"namespace and device: {type(estimator).__name__}.{method}() got X "
-            f"from {name(X_xp)} (device {X_device}) but the model was fitted on "
-            f"{name(weights_xp)} (device {weights_device})."
-        )
 
 
 def _has_stochastic_solver(estimator):
@@ -407,7 +394,7 @@ class _BaseMLPFromScratch(CallbackSupportMixin, BaseEstimator):
         if not reset:
             self._check_n_outputs(Y)
             if xp is not None:
-                check_namespace_of_weights(self, X, "fit")
+                check_same_namespace_as(X, self.coefs_[0], self, "fit")
                 X = xp.astype(X, self.coefs_[0].dtype)
                 Y = xp.astype(Y, X.dtype)
             elif X.dtype != self.coefs_[0].dtype:
@@ -655,7 +642,7 @@ class _BaseMLPFromScratch(CallbackSupportMixin, BaseEstimator):
             accept_sparse=SPARSE_FORMATS,
             reset=False,
         )
-        check_namespace_of_weights(self, X, method)
+        check_same_namespace_as(X, self.coefs_[0], self, method)
         return as_csr(X)
 
     def __sklearn_tags__(self):

@@ -28,12 +28,12 @@ from .._callbacks import CallbackSupportMixin
 from .._compat import (
     _check_sample_weight,
     _fit_context,
-    check_same_namespace,
     supported_float_dtypes,
 )
 from .._namespaces import (
     attributes_to_namespace,
     attributes_to_numpy,
+    check_same_namespace_as,
     namespace_of,
     to_numpy,
 )
@@ -499,9 +499,9 @@ class InputNormalizer(
     def _namespace_for(self, X, method):
         """X's namespace and device; an error if the statistics live elsewhere."""
         xp, device = namespace_of(X)
-        fitted = "mean_" if self.mean_ is not None else "scale_"
-        if getattr(self, fitted, None) is not None:
-            check_same_namespace(X, self, attribute=fitted, method=method)
+        fitted = self.mean_ if self.mean_ is not None else self.scale_
+        if fitted is not None:
+            check_same_namespace_as(X, fitted, self, method)
         return xp, device
 
     def _apply_namespace(self, X, xp, inverse):

@@ -313,3 +313,31 @@ def test_host_views_share_the_memory_training_writes(namespace, dispatch):
     _quiet(model.fit, asarray(X), asarray(y))
     assert type(model.coefs_[0]).__module__.split(".")[0] == name
     assert not np.allclose(to_numpy(model.coefs_[0]), initial[0])
+
+
+def test_lbfgs_callbacks_see_weights_in_the_namespace(namespace, dispatch):
+    """L-BFGS runs on the host, yet each iteration's fitted_estimator holds
+    weights where X lives, and predicts there."""
+    pytest.importorskip("sklearn.callback")
+    from sklearn.callback.tests._utils import RecordingCallback
+
+    name, asarray, to_numpy = namespace
+    X, y = _data()
+    callback = RecordingCallback()
+    model = MLPFromScratch((6,), solver="lbfgs", max_iter=3, random_state=0)
+    _quiet(model.set_callbacks(callback).fit, asarray(X), asarray(y))
+    fitted = [
+        r["kwargs"]["fitted_estimator"]
+        for r in callback.record
+        if r["name"] == "on_fit_task_end"
+        and r["kwargs"]["fitted_estimator"] is not None
+        and r["context"].task_name == "iteration"
+    ]
+    assert len(fitted) == model.n_iter_
+    last = fitted[-1]
+    assert type(last.coefs_[0]).__module__.split(".")[0] == name
+    assert_allclose(
+        to_numpy(last.predict_proba(asarray(X))),
+        to_numpy(model.predict_proba(asarray(X))),
+        rtol=1e-12,
+    )

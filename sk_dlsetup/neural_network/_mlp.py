@@ -75,6 +75,14 @@ def float_dtypes(X):
     )
 
 
+def arrays_in(arrays, xp, device, dtype):
+    """NumPy arrays (weights) moved to ``xp`` on ``device`` in ``dtype``; the
+    list itself when ``xp`` is None (NumPy)."""
+    if xp is None:
+        return list(arrays)
+    return [to_namespace(a, xp, device, dtype=dtype) for a in arrays]
+
+
 def _has_stochastic_solver(estimator):
     """``partial_fit`` exists for the stochastic solvers only (as scikit-learn's)."""
     return estimator.solver in _STOCHASTIC_SOLVERS
@@ -435,10 +443,8 @@ class _BaseMLPFromScratch(CallbackSupportMixin, BaseEstimator):
             self.init, layer_units, rng, np.dtype(numpy_dtype(X))
         )
         xp, device = namespace_of(X)
-        self.coefs_ = [to_namespace(W, xp, device, dtype=X.dtype) for W in coefs]
-        self.intercepts_ = [
-            to_namespace(b, xp, device, dtype=X.dtype) for b in intercepts
-        ]
+        self.coefs_ = arrays_in(coefs, xp, device, X.dtype)
+        self.intercepts_ = arrays_in(intercepts, xp, device, X.dtype)
         self.n_iter_ = 0
         self.t_ = 0
         self.loss_ = None
@@ -518,7 +524,7 @@ class _BaseMLPFromScratch(CallbackSupportMixin, BaseEstimator):
                 X,
                 y,
                 metadata,
-                self._weights_at,
+                lambda theta: self._weights_at(theta, X),
                 task_name="iteration" if self.solver == "lbfgs" else "epoch",
             )
             # Training can still reject the data (e.g. a validation split too
@@ -559,25 +565,20 @@ class _BaseMLPFromScratch(CallbackSupportMixin, BaseEstimator):
             return 1
         return self.max_iter + 1 if self.solver == "lbfgs" else self.max_iter
 
-    def _weights_at(self, theta):
+    def _weights_at(self, theta, X):
         """Fresh ``coefs_`` and ``intercepts_`` holding ``theta``: what a copy of
-        the estimator needs to predict as at the end of an iteration (in the
-        namespace, device and dtype of the estimator's weights)."""
-        xp, device = namespace_of(self.coefs_[0])
-        if namespace_of(theta)[0] is not None:
-            coefs, intercepts = xp_unpack(
-                namespace_of(theta)[0], theta, self._layer_units
-            )
+        the estimator needs to predict as at the end of an iteration, in the
+        namespace, device and dtype of the training data ``X`` (L-BFGS's theta
+        lives on the host whatever X's namespace)."""
+        theta_xp, _ = namespace_of(theta)
+        if theta_xp is not None:
+            coefs, intercepts = xp_unpack(theta_xp, theta, self._layer_units)
         else:
-            coefs, intercepts = unpack(
-                theta.copy(), parameter_blocks(self._layer_units)
-            )
-            if xp is not None:  # L-BFGS on the host for weights of another namespace
-                dtype = self.coefs_[0].dtype
-                coefs = [to_namespace(W, xp, device, dtype=dtype) for W in coefs]
-                intercepts = [
-                    to_namespace(b, xp, device, dtype=dtype) for b in intercepts
-                ]
+            blocks = parameter_blocks(self._layer_units)
+            coefs, intercepts = unpack(theta.copy(), blocks)
+            xp, device = namespace_of(X)
+            coefs = arrays_in(coefs, xp, device, X.dtype)
+            intercepts = arrays_in(intercepts, xp, device, X.dtype)
         return {"coefs_": list(coefs), "intercepts_": list(intercepts)}
 
     def _fit_lbfgs(self, X, Y, sample_weight, tasks):
@@ -595,10 +596,8 @@ class _BaseMLPFromScratch(CallbackSupportMixin, BaseEstimator):
             try:
                 self._fit_lbfgs(*host, tasks)
             finally:
-                self.coefs_ = [to_namespace(W, xp, device, dtype) for W in self.coefs_]
-                self.intercepts_ = [
-                    to_namespace(b, xp, device, dtype) for b in self.intercepts_
-                ]
+                self.coefs_ = arrays_in(self.coefs_, xp, device, dtype)
+                self.intercepts_ = arrays_in(self.intercepts_, xp, device, dtype)
             return
         objective = self._objective_on(X, Y, sample_weight)
         try:

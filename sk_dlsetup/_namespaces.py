@@ -69,10 +69,11 @@ def to_namespace(array, xp, device, dtype=None):
     where the device has it (float32 where it does not, e.g. Apple's MPS)."""
     if xp is None or array is None:
         return array
-    if dtype is None and np.issubdtype(np.asarray(array).dtype, np.floating):
+    array = np.asarray(array)
+    if dtype is None and np.issubdtype(array.dtype, np.floating):
         widest = _max_precision_float_dtype(xp, device)
-        dtype = widest if np.asarray(array).dtype == np.float64 else xp.float32
-    return xp.asarray(np.asarray(array), dtype=dtype, device=device)
+        dtype = widest if array.dtype == np.float64 else xp.float32
+    return xp.asarray(array, dtype=dtype, device=device)
 
 
 def attributes_to_numpy(estimator):
@@ -110,7 +111,7 @@ def max_abs(array):
     if any entry is NaN, 0 for an empty array)."""
     if sparse.issparse(array):
         array = array.data
-    xp, _ = namespace_of(array) if _foreign(array) else (None, None)
+    xp, _ = namespace_of(array)
     if xp is None:
         array = np.asarray(array)
         with np.errstate(all="ignore"):

@@ -196,24 +196,27 @@ class GradientChecker(CallbackSupportMixin, MetaEstimatorMixin, BaseEstimator):
         data = {"X": X, "y": y, "metadata": fit_params or None}
         context.call_on_fit_task_begin(estimator=self, **data)
         reports = {}
-        for stage in ("init", "fitted"):
-            if stage == "fitted":
-                run_task(
-                    context,
-                    "train",
-                    self,
-                    lambda: estimator.fit(X, y, **fit_params),
-                    propagate_to=estimator,
-                    **data,
-                )
+
+        def check(stage):
             if stage in stages:
                 reports[stage] = run_task(
                     context,
                     f"check-{stage}",
                     self,
-                    lambda stage=stage: self._check(estimator, rows, stage, rng),
+                    lambda: self._check(estimator, rows, stage, rng),
                     **data,
                 )
+
+        check("init")
+        run_task(
+            context,
+            "train",
+            self,
+            lambda: estimator.fit(X, y, **fit_params),
+            propagate_to=estimator,
+            **data,
+        )
+        check("fitted")
         context.call_on_fit_task_end(
             estimator=self, reconstruction_attributes={}, **data
         )

@@ -74,7 +74,7 @@ class SGD:
         self.power_t = float(power_t)
         # Only a flag is kept (the state stays picklable): the generic update
         # needs nothing but the arrays' own operators.
-        self.in_numpy = xp is None
+        self._in_numpy = xp is None
         if xp is None:
             self.velocity = np.zeros(n_params, dtype=dtype)
             self._scratch = np.empty((2, n_params), dtype=dtype)
@@ -83,7 +83,7 @@ class SGD:
 
     def update(self, theta, grad):
         """Move ``theta`` one step against ``grad``, in place."""
-        if not self.in_numpy:
+        if not self._in_numpy:
             scaled_grad = grad * self.learning_rate
             self.velocity *= self.momentum
             self.velocity -= scaled_grad
@@ -170,7 +170,7 @@ class Adam:
         # V = v / (1 - beta_2), so that each update is M = beta_1 M + g and
         # V = beta_2 V + g^2: 10 passes over theta instead of 12. Adam is
         # memory-bound, so this is a sixth of its time.
-        self.in_numpy = xp is None
+        self._in_numpy = xp is None
         zeros = np.zeros if xp is None else xp.zeros
         on = {} if xp is None else {"device": device}
         self._M = zeros(n_params, dtype=dtype, **on)
@@ -192,7 +192,7 @@ class Adam:
         # lr m / (sqrt(v) + eps) in terms of M and V:
         # [lr (1 - b1) / sqrt(1 - b2)] * M / (sqrt(V) + eps / sqrt(1 - b2)).
         root = math.sqrt(1 - self.beta_2)
-        if not self.in_numpy:
+        if not self._in_numpy:
             V += grad * grad
             step = M / (V**0.5 + self.epsilon / root)
             theta -= (self.learning_rate * (1 - self.beta_1) / root) * step

@@ -399,18 +399,10 @@ def fit_stochastic(
     if views is not None:
         theta, X, Y, sample_weight = views
     engine_xp = xp if views is None else None
-    optimizer = state.optimizer
-    if (
-        incremental
-        and optimizer is not None
-        and optimizer.in_numpy != (engine_xp is None)
-    ):
-        optimizer = None  # the engine changed (e.g. HOST_VIEWS): a fresh optimizer
-    if not incremental or optimizer is None:
-        optimizer = make_optimizer(
+    if not incremental or state.optimizer is None:
+        state.optimizer = make_optimizer(
             model, theta.shape[0], theta.dtype, xp=engine_xp, device=device
         )
-    state.optimizer = optimizer
     if model.early_stopping:
         state.best_theta = copy_array(theta)
     settings = dict(

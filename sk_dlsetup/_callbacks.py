@@ -132,6 +132,33 @@ class IterationTasks:
             self._task = None
 
 
+@contextlib.contextmanager
+def fit_task(estimator, X, y, metadata=None, **context_kwargs):
+    """The root callback task of ``estimator``'s fit: opened on entry, closed
+    when the block ends normally; yields the context (for subtasks).
+
+    The block sets the fitted attributes before it ends: callbacks read them
+    at the end of the root task (``ScoringMonitor`` predicts with a copy of
+    the estimator). ``context_kwargs`` go to ``_init_callback_context`` (e.g.
+    ``max_subtasks``). On an error the task is left open, for
+    ``_fit_context`` to tear down, as scikit-learn's estimators do.
+
+    Examples
+    --------
+    >>> from sk_dlsetup import InputNormalizer
+    >>> normalizer = InputNormalizer()
+    >>> with fit_task(normalizer, X=None, y=None) as context:
+    ...     pass
+    """
+    context = estimator._init_callback_context(**context_kwargs)
+    data = {"X": X, "y": y, "metadata": metadata}
+    context.call_on_fit_task_begin(estimator=estimator, **data)
+    yield context
+    context.call_on_fit_task_end(
+        estimator=estimator, reconstruction_attributes={}, **data
+    )
+
+
 #: Reports nothing: for training driven without an estimator's fit context.
 NO_TASKS = IterationTasks(None, None, None, None, None, None)
 

@@ -6,6 +6,12 @@ its results there. What has to run in NumPy (the normalizer's compensated
 statistics, L-BFGS through scipy, gradient checks) moves the arrays to the
 host (:func:`to_numpy`) and its results back (:func:`to_namespace`). Without
 dispatch every input is a NumPy array, and these helpers change nothing.
+
+:func:`namespace_of` always returns a namespace, ``numpy`` itself for NumPy
+arrays: the network's rules are written once, for every namespace, with the
+standard's operators; a NumPy-only speed trick (``out=``) is a branch inside
+the one function (:func:`is_numpy`, :func:`inplace`), as in scikit-learn's
+``_modify_in_place_if_numpy``.
 """
 
 import numpy as np
@@ -17,15 +23,18 @@ from ._compat import (
     move_to,
 )
 
+#: The namespaces that are NumPy itself (or a thin wrapper returning ndarrays).
+_NUMPY_NAMES = {"numpy", "array_api_compat.numpy"}
+
 
 def namespace_of(*arrays):
-    """``(xp, device)`` of the arrays; ``(None, None)`` for NumPy arrays, sparse
+    """``(xp, device)`` of the arrays: ``(numpy, 'cpu')`` for NumPy arrays, sparse
     matrices, lists and frames, or whenever array_api_dispatch is off.
 
     Examples
     --------
-    >>> namespace_of(np.zeros(2))
-    (None, None)
+    >>> namespace_of(np.zeros(2))[0] is np
+    True
     """
     arrays = [
         a
@@ -36,19 +45,122 @@ def namespace_of(*arrays):
         and not sparse.issparse(a)
     ]
     if not arrays:
-        return None, None
+        return np, "cpu"
     try:
         xp, is_array_api, device = get_namespace_and_device(*arrays)
     except TypeError:  # e.g. a pandas Series: converted by validation
-        return None, None
-    if not is_array_api or xp.__name__ in {"numpy", "array_api_compat.numpy"}:
-        return None, None
+        return np, "cpu"
+    if not is_array_api or xp.__name__ in _NUMPY_NAMES:
+        return np, "cpu"
     return xp, device
+
+
+def is_numpy(xp):
+    """Whether ``xp`` is NumPy, where the ``out=`` speed branches apply.
+
+    Examples
+    --------
+    >>> is_numpy(np)
+    True
+    """
+    return xp is np or xp.__name__ in _NUMPY_NAMES
+
+
+def into(xp, func, *args, out):
+    """``out <- func(*args)``: NumPy writes straight into ``out`` (``out=``), other
+    namespaces assign the result.
+
+    scikit-learn's ``_modify_in_place_if_numpy``: one line of math for every
+    namespace, no temporary in NumPy.
+
+    Examples
+    --------
+    >>> out = np.empty((1, 1))
+    >>> into(np, np.matmul, np.ones((1, 2)), np.ones((2, 1)), out=out)
+    array([[2.]])
+    """
+    if is_numpy(xp):
+        return func(*args, out=out)
+    out[...] = func(*args)
+    return out
+
+
+def inplace(xp, func, X):
+    """``X <- func(X)`` in place (:func:`into` with ``out=X``).
+
+    Examples
+    --------
+    >>> X = np.array([0.0, 1.0])
+    >>> inplace(np, np.exp, X) is X, X
+    (True, array([1.        , 2.71828183]))
+    """
+    return into(xp, func, X, out=X)
+
+
+def astype(xp, array, dtype):
+    """``array`` in ``dtype`` (itself if it already is; NumPy < 2 has no
+    ``np.astype``)."""
+    if is_numpy(xp):
+        return array.astype(dtype, copy=False)
+    return xp.astype(array, dtype, copy=False)
+
+
+def itemsize(xp, dtype):
+    """Bytes per element of a float ``dtype`` of namespace ``xp``."""
+    return 4 if dtype == xp.float32 else 8
+
+
+def empty(xp, shape, dtype, device):
+    """``xp.empty`` on ``device`` (NumPy < 2 takes no ``device``)."""
+    if is_numpy(xp):
+        return np.empty(shape, dtype)
+    return xp.empty(shape, dtype=dtype, device=device)
+
+
+def zeros(xp, shape, dtype, device):
+    """``xp.zeros`` on ``device`` (NumPy < 2 takes no ``device``)."""
+    if is_numpy(xp):
+        return np.zeros(shape, dtype)
+    return xp.zeros(shape, dtype=dtype, device=device)
+
+
+def lent_to_numpy(*arrays):
+    """NumPy arrays sharing each array's memory (None stays None), or None.
+
+    Host (CPU) arrays of a library that lends its memory through DLPack
+    (PyTorch on CPU) run through NumPy's kernels on that very memory: OpenBLAS
+    and ``out=`` buffers beat per-operation allocations, and PyTorch's CPU
+    GEMMs (MKL, on this project's AMD machines 1.5-1.8x slower than OpenBLAS).
+    The arrays stay the library's; only the arithmetic is NumPy's. None when
+    one cannot be lent (a GPU array, read-only memory) and for
+    array-api-strict, which exists to run the standard's own code path.
+
+    Examples
+    --------
+    >>> import array_api_strict as xp
+    >>> lent_to_numpy(xp.zeros(3)) is None
+    True
+    """
+    views = []
+    for array in arrays:
+        if array is None:
+            views.append(None)
+            continue
+        if type(array).__module__.startswith("array_api_strict"):
+            return None
+        try:
+            view = np.from_dlpack(array)
+        except (TypeError, RuntimeError, BufferError, ValueError, AttributeError):
+            return None
+        if not view.flags.writeable:
+            return None
+        views.append(view)
+    return views
 
 
 def _foreign(array):
     """True for an array of another namespace than NumPy (under dispatch)."""
-    return namespace_of(array)[0] is not None
+    return not is_numpy(namespace_of(array)[0])
 
 
 def to_numpy(array):
@@ -67,7 +179,7 @@ def to_numpy(array):
 def to_namespace(array, xp, device, dtype=None):
     """``array`` (NumPy) in ``xp`` on ``device``; floats in ``dtype``, or float64
     where the device has it (float32 where it does not, e.g. Apple's MPS)."""
-    if xp is None or array is None:
+    if is_numpy(xp) or array is None:
         return array
     array = np.asarray(array)
     if dtype is None and np.issubdtype(array.dtype, np.floating):
@@ -112,7 +224,7 @@ def max_abs(array):
     if sparse.issparse(array):
         array = array.data
     xp, _ = namespace_of(array)
-    if xp is None:
+    if is_numpy(xp):
         array = np.asarray(array)
         with np.errstate(all="ignore"):
             return float(np.max(np.abs(array))) if array.size else 0.0
@@ -132,7 +244,7 @@ def check_same_namespace_as(X, fitted, estimator, method):
     message: "... must use the same namespace ... Estimator.method()")."""
     fitted_xp, fitted_device = namespace_of(fitted)
     X_xp, X_device = namespace_of(X)
-    name = lambda xp: "numpy" if xp is None else xp.__name__  # noqa: E731
+    name = lambda xp: "numpy" if is_numpy(xp) else xp.__name__  # noqa: E731
     if name(fitted_xp) != name(X_xp) or fitted_device != X_device:
         raise ValueError(
             "Inputs passed to fit() and the fitted attributes must use the same "

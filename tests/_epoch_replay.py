@@ -4,7 +4,8 @@ import copy
 
 import numpy as np
 
-from sk_dlsetup.neural_network._network import draw_keep_masks, unpack
+from sk_dlsetup.neural_network._layout import unpack
+from sk_dlsetup.neural_network._network import draw_keep_masks
 from sk_dlsetup.neural_network._objective import MLPObjective
 
 

@@ -6,6 +6,7 @@ from numpy.testing import assert_allclose, assert_array_equal
 from sklearn.neural_network._base import ACTIVATIONS as SK_ACTIVATIONS
 from sklearn.neural_network._base import DERIVATIVES as SK_DERIVATIVES
 
+from sk_dlsetup.gradcheck._rules import ACTIVATION_CHECK_RULES
 from sk_dlsetup.neural_network._activations import ACTIVATIONS
 
 NAMES = ["identity", "relu", "tanh", "logistic"]
@@ -19,9 +20,28 @@ def _preactivations(rng, dtype=np.float64):
 
 
 def test_activation_table_has_the_four_documented_names():
-    """The table offers exactly identity, relu, tanh and logistic; only relu kinks."""
+    """The table offers exactly identity, relu, tanh and logistic; the checker's
+    rules have the same keys, and only relu kinks."""
     assert set(ACTIVATIONS) == set(NAMES)
-    assert {name for name, act in ACTIVATIONS.items() if act.has_kink} == {"relu"}
+    assert set(ACTIVATION_CHECK_RULES) == set(ACTIVATIONS)
+    kinked = {name for name, rule in ACTIVATION_CHECK_RULES.items() if rule.has_kink}
+    assert kinked == {"relu"}
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_activation_same_rule_in_array_api_strict(name, rng):
+    """The one rule, run in array-api-strict, equals its NumPy run (forward and
+    derivative, both in place)."""
+    xp = pytest.importorskip("array_api_strict")
+    Z = _preactivations(rng)
+    A = ACTIVATIONS[name].forward(Z.copy())
+    delta = rng.standard_normal(A.shape)
+    expected = ACTIVATIONS[name].derivative(A, delta.copy())
+    Z_xp = xp.asarray(Z.copy())  # asarray may share memory
+    A_xp = ACTIVATIONS[name].forward(Z_xp, xp)
+    assert_allclose(np.asarray(Z_xp), A, rtol=1e-15)  # in place
+    actual = ACTIVATIONS[name].derivative(A_xp, xp.asarray(delta), xp)
+    assert_allclose(np.asarray(actual), expected, rtol=1e-14, atol=1e-300)
 
 
 @pytest.mark.parametrize("name", NAMES)

@@ -19,7 +19,7 @@ from sk_dlsetup import (
     MLPFromScratch,
     MLPFromScratchRegressor,
 )
-from sk_dlsetup.neural_network._network import pack
+from sk_dlsetup.neural_network._layout import pack
 
 pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 

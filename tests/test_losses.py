@@ -267,3 +267,33 @@ def test_poisson_per_sample_loss_is_half_the_deviance():
     per_sample = LOSSES["poisson"].per_sample(Z, Y)
     assert per_sample[0] == pytest.approx(2 * np.log(0.5) + 2, rel=1e-14)
     assert Z[0, 0] == pytest.approx(2.0, rel=1e-14)  # the delta exp(z) - y
+
+
+@pytest.mark.parametrize("loss", sorted(LOSSES))
+def test_loss_same_rule_in_array_api_strict(loss, rng):
+    """The one rule, run in array-api-strict, equals its NumPy run: the weighted
+    mean loss, the output delta written in place, and the output activation."""
+    xp = pytest.importorskip("array_api_strict")
+    from sk_dlsetup.gradcheck._rules import LOSS_CHECK_RULES
+
+    assert set(LOSS_CHECK_RULES) == set(LOSSES)
+    Z = rng.standard_normal((9, 3))
+    Y = (
+        np.abs(rng.standard_normal((9, 3)))
+        if loss != "log_loss"
+        else np.eye(3)[rng.randint(0, 3, 9)]
+    )
+    if loss == "binary_log_loss":
+        Y = (Y > 0.5).astype(float)
+    sw = rng.uniform(0.5, 2.0, 9)
+    for weights in (None, sw):
+        delta = Z.copy()
+        expected = inplace_data_loss_and_delta(delta, Y, loss, weights)
+        Z_xp = xp.asarray(Z.copy())  # asarray may share memory
+        value = inplace_data_loss_and_delta(
+            Z_xp, xp.asarray(Y), loss, None if weights is None else xp.asarray(sw), xp
+        )
+        assert_allclose(value, expected, rtol=1e-14)
+        assert_allclose(np.asarray(Z_xp), delta, rtol=1e-13, atol=1e-16)
+    output = LOSSES[loss].output(xp.asarray(Z.copy()), xp)
+    assert_allclose(np.asarray(output), LOSSES[loss].output(Z.copy()), rtol=1e-14)

@@ -26,7 +26,7 @@ from sklearn.neural_network import MLPClassifier, MLPRegressor
 from threadpoolctl import threadpool_limits
 
 import sk_dlsetup.neural_network._classifier
-import sk_dlsetup.neural_network._training
+import sk_dlsetup.neural_network._stochastic
 from sk_dlsetup import InputNormalizer, MLPFromScratch, MLPFromScratchRegressor
 
 REGRESSION_TASKS = ("regression", "multioutput")
@@ -315,6 +315,68 @@ def test_mlp_fit_after_initialize_equals_plain_fit(multiclass_data):
     staged = MLPFromScratch(**params).initialize(X, y).fit(X, y)
     assert_array_equal(_params(staged), _params(plain))
     assert staged.loss_curve_ == plain.loss_curve_
+
+
+def _edit_weights(model, X, y):
+    model.coefs_[0][...] *= 3.0  # the live parameters, written by hand
+
+
+# (calls before the last fit, where that fit starts: 'current' = the
+# weights in place before it, 'fresh' = a clone fitted from scratch)
+_START_CASES = {
+    "initialize, fit": ([], "current"),
+    "initialize, set_params(init, random_state), fit": (
+        [lambda m, X, y: m.set_params(init="random", random_state=7)],
+        "fresh",
+    ),
+    "initialize, set_params(alpha), fit": (
+        [lambda m, X, y: m.set_params(alpha=0.5)],
+        "fresh",
+    ),
+    "initialize, set_params(same values), fit": (
+        [lambda m, X, y: m.set_params(**m.get_params(deep=False))],
+        "current",
+    ),
+    "initialize, fit, fit": ([lambda m, X, y: m.fit(X, y)], "fresh"),
+    "initialize, warm_start=True, fit": (
+        [lambda m, X, y: m.set_params(warm_start=True)],
+        "current",
+    ),
+    "initialize, fit, warm_start=True, fit": (
+        [lambda m, X, y: m.fit(X, y), lambda m, X, y: m.set_params(warm_start=True)],
+        "current",
+    ),
+    "initialize, partial_fit": ([], "current-partial"),
+    "initialize, coefs_ written by hand, fit": ([_edit_weights], "current"),
+    "initialize on other data, fit": (
+        [lambda m, X, y: m.initialize(X[:, :3], y)],
+        "fresh",
+    ),
+}
+
+
+@ignore_convergence
+@pytest.mark.parametrize("case", list(_START_CASES))
+def test_mlp_fit_starts_from_what_the_parameters_say(multiclass_data, case):
+    """What fit starts from is decided by the parameters and the data alone: the
+    weights initialize drew while untrained and the parameters unchanged, the
+    current weights under warm_start and partial_fit, fresh ones otherwise."""
+    X, y = multiclass_data
+    model = _full_batch_gd(len(X), max_iter=1, random_state=0).initialize(X, y)
+    steps, start = _START_CASES[case]
+    for step in steps:
+        step(model, X, y)
+    if start == "fresh":
+        expected = _params(clone(model).fit(X, y))
+    else:
+        expected = _gradient_step(model, X, y)
+    if start == "current-partial":
+        model.partial_fit(X, y)
+    else:
+        model.fit(X, y)
+    assert_allclose(_params(model), expected, rtol=1e-12, atol=1e-14)
+    if start == "fresh" and "random_state" in case:
+        assert np.std(model.coefs_[0]) < 0.05  # init='random': N(0, 0.01^2)
 
 
 def test_mlp_deep_relu_he_keeps_scale_random_collapses():
@@ -637,7 +699,7 @@ def test_mlp_early_stopping_restores_best_weights(request, task, monkeypatch):
         splits.append(train_test_split(*arrays, **kwargs))
         return splits[-1]
 
-    monkeypatch.setattr(sk_dlsetup.neural_network._training, "train_test_split", spy)
+    monkeypatch.setattr(sk_dlsetup.neural_network._stochastic, "train_test_split", spy)
     model = _estimators(task)[0](
         hidden_layer_sizes=(32,),
         early_stopping=True,

@@ -15,7 +15,7 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils._param_validation import InvalidParameterError
 
 from sk_dlsetup import MLPFromScratch, MLPFromScratchRegressor
-from sk_dlsetup.neural_network._network import unpack
+from sk_dlsetup.neural_network._layout import unpack
 
 ignore_convergence = pytest.mark.filterwarnings(
     "ignore::sklearn.exceptions.ConvergenceWarning"

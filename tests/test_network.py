@@ -9,6 +9,13 @@ from scipy.special import expit
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.neural_network import MLPClassifier, MLPRegressor
 
+from sk_dlsetup.neural_network._layout import (
+    layer_views,
+    pack,
+    parameter_blocks,
+    transposed_rows,
+    unpack,
+)
 from sk_dlsetup.neural_network._losses import LOSSES
 from sk_dlsetup.neural_network._network import (
     allocate_activations,
@@ -16,12 +23,7 @@ from sk_dlsetup.neural_network._network import (
     draw_keep_masks,
     forward,
     l2_penalty,
-    layer_views,
-    pack,
-    parameter_blocks,
     predict_output,
-    transposed_rows,
-    unpack,
 )
 
 ACTIVATION_NAMES = ["identity", "relu", "tanh", "logistic"]

@@ -92,3 +92,23 @@ def test_without_dispatch_nothing_changes():
     Xt = InputNormalizer().fit_transform(torch.asarray(X))
     assert isinstance(Xt, np.ndarray)
     assert_allclose(Xt, StandardScaler().fit_transform(X), rtol=1e-12)
+
+
+@pytest.mark.parametrize(
+    "with_mean, with_std", [(False, True), (True, False), (False, False)]
+)
+def test_with_mean_and_with_std_are_honoured_in_the_namespace(with_mean, with_std):
+    """with_mean=False does not center (nor with_std=False scale) on
+    array-api-strict arrays: the same numbers as StandardScaler on NumPy, both
+    ways (the one transform serves every namespace)."""
+    rng = np.random.RandomState(0)
+    X = rng.randn(40, 3) * [2.0, 1.0, 0.5] + [7.0, 4.0, 2.0]
+    params = dict(with_mean=with_mean, with_std=with_std)
+    expected = StandardScaler(**params).fit_transform(X)
+    with sklearn.config_context(array_api_dispatch=True):
+        normalizer = InputNormalizer(**params)
+        Xt = normalizer.fit_transform(_strict(X))
+        assert isinstance(Xt, type(_strict(X)))
+        back = normalizer.inverse_transform(Xt)
+    assert_allclose(np.asarray(Xt), expected, rtol=1e-13)
+    assert_allclose(np.asarray(back), X, rtol=1e-13)

@@ -9,7 +9,7 @@ from sklearn.datasets import load_digits
 from sklearn.exceptions import ConvergenceWarning
 
 from sk_dlsetup import MLPFromScratch, MLPFromScratchRegressor
-from sk_dlsetup.neural_network import _training
+from sk_dlsetup.neural_network import _epoch
 
 
 @pytest.fixture(scope="module")
@@ -26,7 +26,7 @@ def test_keyboard_interrupt_keeps_last_completed_epoch(digits, monkeypatch):
         warnings.simplefilter("ignore", ConvergenceWarning)
         reference = clone(model).set_params(max_iter=2).fit(X, y)
 
-    run = _training.Epoch.run
+    run = _epoch.Epoch.run
     calls = {"n": 0}
 
     def interrupted_run(self):
@@ -38,7 +38,7 @@ def test_keyboard_interrupt_keeps_last_completed_epoch(digits, monkeypatch):
             raise KeyboardInterrupt
         return run(self)
 
-    monkeypatch.setattr(_training.Epoch, "run", interrupted_run)
+    monkeypatch.setattr(_epoch.Epoch, "run", interrupted_run)
     with pytest.warns(UserWarning, match="interrupted"):
         model.fit(X, y)
     assert model.n_iter_ == 2

@@ -1,15 +1,12 @@
-"""The training module's pieces: batch sizes, the validation split, layer history."""
+"""The training pieces: batch sizes, the validation split, layer history, the state
+that fit starts from, the BLAS threads."""
 
 import numpy as np
 import pytest
 
 from sk_dlsetup import MLPFromScratch, MLPFromScratchRegressor
-from sk_dlsetup.neural_network._training import (
-    LayerStatsHistory,
-    TrainingState,
-    batch_size_for,
-    split_validation,
-)
+from sk_dlsetup.neural_network._state import LayerStatsHistory, TrainingState
+from sk_dlsetup.neural_network._stochastic import batch_size_for, split_validation
 
 
 def test_batch_size_auto_and_clipping():
@@ -65,15 +62,17 @@ def test_layer_stats_history_pads_and_tabulates():
 
 
 def test_training_state_after_initialize_and_fit(binary_data):
-    """initialize leaves a fresh state that fit consumes; its rng is the model's."""
+    """initialize records its parameters in a state that fit continues; its rng is
+    the model's."""
     X, y = binary_data
     model = MLPFromScratch((4,), max_iter=2, random_state=0).initialize(X, y)
     state = model._training
-    assert isinstance(state, TrainingState) and state.fresh_init
+    assert isinstance(state, TrainingState)
+    assert state.initialized_with == model.get_params(deep=False)
     assert state.layer_units == [X.shape[1], 4, 1]
     with pytest.warns(Warning):
         model.fit(X, y)
-    assert model._training is state and not state.fresh_init
+    assert model._training is state
     assert state.optimizer is not None
 
 
@@ -219,7 +218,7 @@ def test_lbfgs_runs_scipys_own_blas_on_one_thread(monkeypatch):
     import scipy.optimize
     from threadpoolctl import threadpool_info
 
-    from sk_dlsetup.neural_network import _training
+    from sk_dlsetup.neural_network import _lbfgs
 
     scipy_libs = Path(scipy.__file__).parent.with_name("scipy.libs")
 
@@ -240,7 +239,7 @@ def test_lbfgs_runs_scipys_own_blas_on_one_thread(monkeypatch):
         seen.append(pools())
         return minimize(*args, **kwargs)
 
-    monkeypatch.setattr(_training.scipy.optimize, "minimize", spy)
+    monkeypatch.setattr(_lbfgs.scipy.optimize, "minimize", spy)
     rng = np.random.RandomState(0)
     X = rng.randn(20_000, 20)
     with pytest.warns(Warning):

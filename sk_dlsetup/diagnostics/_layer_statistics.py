@@ -9,16 +9,9 @@ from sklearn.utils.validation import check_array, check_is_fitted
 
 from .._compat import _safe_indexing
 from .._namespaces import namespace_of, to_numpy
+from ..neural_network._layout import block_norms, layer_views, pack, parameter_blocks
 from ..neural_network._losses import OUTPUTS
-from ..neural_network._network import (
-    allocate_activations,
-    block_norms,
-    forward,
-    layer_views,
-    pack,
-    parameter_blocks,
-    rows_per_chunk,
-)
+from ..neural_network._network import allocate_activations, forward, rows_per_chunk
 from ..preprocessing._moments import RunningMoments
 
 

@@ -10,7 +10,7 @@ from sklearn.utils import check_random_state, get_tags
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import check_is_fitted
 
-from .._callbacks import CallbackSupportMixin, run_task
+from .._callbacks import CallbackSupportMixin, fit_task, run_task
 from .._compat import Interval, StrOptions, _fit_context, _safe_indexing
 from ._check import CHECK_CONSTRAINTS, check_gradients
 from ._protocol import missing_protocol
@@ -191,38 +191,36 @@ class GradientChecker(CallbackSupportMixin, MetaEstimatorMixin, BaseEstimator):
         rng = check_random_state(self.random_state)
         rows = self._subsample(X, y, sample_weight, rng)
         # Callbacks see three tasks: the check at init, the training (the
-        # estimator's epochs below it) and the check after training.
-        context = self._init_callback_context(max_subtasks=len(stages) + 1)
+        # estimator's epochs below it) and the check after training; the
+        # fitted attributes exist before the root task ends (a ScoringMonitor
+        # predicts with them there).
         data = {"X": X, "y": y, "metadata": fit_params or None}
-        context.call_on_fit_task_begin(estimator=self, **data)
         reports = {}
+        with fit_task(self, **data, max_subtasks=len(stages) + 1) as context:
 
-        def check(stage):
-            if stage in stages:
-                reports[stage] = run_task(
-                    context,
-                    f"check-{stage}",
-                    self,
-                    lambda: self._check(estimator, rows, stage, rng),
-                    **data,
-                )
+            def check(stage):
+                if stage in stages:
+                    reports[stage] = run_task(
+                        context,
+                        f"check-{stage}",
+                        self,
+                        lambda: self._check(estimator, rows, stage, rng),
+                        **data,
+                    )
 
-        check("init")
-        run_task(
-            context,
-            "train",
-            self,
-            lambda: estimator.fit(X, y, **fit_params),
-            propagate_to=estimator,
-            **data,
-        )
-        check("fitted")
-        context.call_on_fit_task_end(
-            estimator=self, reconstruction_attributes={}, **data
-        )
-        self.estimator_ = estimator
-        self.reports_ = reports
-        self.report_ = reports[list(reports)[-1]] if reports else None
+            check("init")
+            run_task(
+                context,
+                "train",
+                self,
+                lambda: estimator.fit(X, y, **fit_params),
+                propagate_to=estimator,
+                **data,
+            )
+            check("fitted")
+            self.estimator_ = estimator
+            self.reports_ = reports
+            self.report_ = reports[list(reports)[-1]] if reports else None
         self._on_failure(reports)
         return self
 

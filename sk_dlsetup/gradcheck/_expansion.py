@@ -15,21 +15,18 @@ change into the change of every sample's loss, without cancellation:
 * the sizes of backprop's terms (:attr:`NetworkExpansion.magnitude`), which
   bound its round-off.
 
-Every rule that depends on the activation or the loss comes from the tables of
-:mod:`sk_dlsetup.neural_network` (``ACTIVATIONS``, ``LOSSES``).
+Every rule that depends on the activation or the loss comes from a table: the
+network's own (``ACTIVATIONS``, ``LOSSES`` of :mod:`sk_dlsetup.neural_network`)
+and the checker's (:mod:`._rules`).
 """
 
 import numpy as np
 
-from ..neural_network._activations import ACTIVATIONS
+from ..neural_network._layout import layer_views, unpack
 from ..neural_network._losses import LOSSES
-from ..neural_network._network import (
-    allocate_activations,
-    forward,
-    layer_views,
-    unpack,
-)
+from ..neural_network._network import allocate_activations, forward
 from ..neural_network._series import ORDER, jet_map, jet_powers, jet_series
+from ._rules import ACTIVATION_CHECK_RULES, LOSS_CHECK_RULES
 
 
 class NetworkExpansion:
@@ -49,7 +46,7 @@ class NetworkExpansion:
     Z, A : list of ndarray
         Per layer ``k``, the pre-activation and the layer's input (masked).
     base : list
-        Per hidden layer, the activation's base (``ACTIVATIONS[...].base``).
+        Per hidden layer, the activation's base (``ACTIVATION_CHECK_RULES[...].base``).
     out, slope : ndarray
         The output activations and the output delta ``dJ/dZ[L]`` per sample.
     scale : ndarray
@@ -67,8 +64,9 @@ class NetworkExpansion:
         theta = np.array(objective.theta0, dtype=np.float64)
         self.coefs, self.intercepts = unpack(theta, self.blocks)
         self.n_layers = len(self.coefs)
-        self._activation = ACTIVATIONS[objective.activation]
+        self._activation = ACTIVATION_CHECK_RULES[objective.activation]
         self._loss = LOSSES[objective.loss_name]
+        self._loss_rules = LOSS_CHECK_RULES[objective.loss_name]
         self.l2_scale = objective.alpha / objective.sw_sum
         n_samples = self.X.shape[0]
         if objective.sample_weight is None:
@@ -130,7 +128,7 @@ class NetworkExpansion:
         times the entry's input.
         """
         if self._magnitude is None:
-            B = self._loss.delta_size(self.Z[-1], self.Y, self.out)
+            B = self._loss_rules.delta_size(self.Z[-1], self.Y, self.out)
             sizes = [B]
             for k in range(self.n_layers - 2, -1, -1):
                 B = sizes[0] @ np.abs(self.coefs[k + 1]).T
@@ -158,7 +156,7 @@ class NetworkExpansion:
 
     def _loss_change(self, dZ):
         """Per-sample data-loss change for an output change ``dZ`` (..., n, k)."""
-        return self._loss.change(self.Z[-1], self.Y, self.out, dZ)
+        return self._loss_rules.change(self.Z[-1], self.Y, self.out, dZ)
 
     def _loss_change_column(self, j, t):
         """Per-sample loss change when only output column ``j`` moves by ``t``.
@@ -166,11 +164,11 @@ class NetworkExpansion:
         ``j`` has shape (m,), ``t`` shape (m, n); returns shape (m, n).
         """
         Z, Y, P = (M[:, j].T for M in (self.Z[-1], self.Y, self.out))
-        return self._loss.column_change(Z, Y, P, t, self.Z[-1].shape[1])
+        return self._loss_rules.column_change(Z, Y, P, t, self.Z[-1].shape[1])
 
     def _loss_jet(self, dZ):
         """Taylor coefficients of the per-sample loss change (list of (..., n))."""
-        return self._loss.jet(self.Z[-1], self.Y, self.out, dZ)
+        return self._loss_rules.jet(self.Z[-1], self.Y, self.out, dZ)
 
     def _exact_from(self, layer, dZp, dZm):
         """Per-sample loss changes for pre-activation changes of ``layer``.

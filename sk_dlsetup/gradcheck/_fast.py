@@ -26,9 +26,9 @@ module gets the same numbers far cheaper from the structure of an MLP:
   ``J``, and the central difference is limited by its truncation error
   ``eps^2 J''' / 6`` alone.
 
-Every rule that depends on the activation or the loss comes from the tables
-of :mod:`sk_dlsetup.neural_network` (``ACTIVATIONS``, ``LOSSES``: forward,
-change, Taylor coefficients, beside their derivatives), and the base pass is
+Every rule that depends on the activation or the loss comes from a table:
+the network's (``ACTIVATIONS``, ``LOSSES``: forward and derivative) and the
+checker's (:mod:`._rules`: change, Taylor coefficients, kinks), and the base pass is
 the network's own :func:`~sk_dlsetup.neural_network._network.forward`; the
 expansion around theta0 lives in :mod:`._expansion`. This module holds no
 second copy of the network's math, only the finite-difference bookkeeping:
@@ -44,7 +44,7 @@ Everything here works in float64 on copies; the objective itself is only read.
 
 import numpy as np
 
-from ..neural_network._network import block_layer
+from ..neural_network._layout import block_layer
 from ..neural_network._series import ORDER
 from ._expansion import NetworkExpansion
 from ._noise import UNIT_ROUNDOFF

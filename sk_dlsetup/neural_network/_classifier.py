@@ -9,15 +9,10 @@ from sklearn.utils.multiclass import type_of_target, unique_labels
 from sklearn.utils.validation import column_or_1d, validate_data
 
 from .._compat import _fit_context
-from .._namespaces import namespace_of, numpy_dtype, to_numpy
-from ._mlp import (
-    SPARSE_FORMATS,
-    _BaseMLPFromScratch,
-    _has_stochastic_solver,
-    _unchanged_on_error,
-    as_csr,
-    float_dtypes,
-)
+from .._namespaces import is_numpy, namespace_of, numpy_dtype, to_numpy
+from ._mlp import _BaseMLPFromScratch, _has_stochastic_solver
+from ._rollback import unchanged_on_error
+from ._validation import SPARSE_FORMATS, as_csr, float_dtypes
 
 
 def _encode_targets(binarizer, y, dtype):
@@ -324,7 +319,7 @@ class MLPFromScratch(ClassifierMixin, _BaseMLPFromScratch):
                 f"partial_fit, was: {self.classes_!r}"
             )
         if first_call:
-            with _unchanged_on_error(self):
+            with unchanged_on_error(self):
                 binarizer = LabelBinarizer()
                 multilabel = type_of_target(y).startswith("multilabel")
                 binarizer.fit(y if multilabel else classes)
@@ -349,7 +344,7 @@ class MLPFromScratch(ClassifierMixin, _BaseMLPFromScratch):
         X = self._validate_X(X)
         labels = self._decode(to_numpy(self._output(X)))
         xp, device = namespace_of(X)
-        if xp is None or labels.dtype.kind not in "biuf":
+        if is_numpy(xp) or labels.dtype.kind not in "biuf":
             return labels  # labels no array library holds (strings) stay NumPy
         return xp.asarray(labels, device=device)
 
@@ -376,7 +371,7 @@ class MLPFromScratch(ClassifierMixin, _BaseMLPFromScratch):
             and self._label_binarizer.y_type_ != "multilabel-indicator"
         ):
             xp, _ = namespace_of(proba)
-            if xp is not None:
+            if not is_numpy(xp):
                 return xp.concat([1 - proba, proba], axis=1)
             return np.hstack([1 - proba, proba])
         return proba
@@ -401,7 +396,7 @@ class MLPFromScratch(ClassifierMixin, _BaseMLPFromScratch):
         """
         proba = self._proba(X, "predict_log_proba")
         xp, _ = namespace_of(proba)
-        if xp is not None:
+        if not is_numpy(xp):
             return xp.log(proba)
         with np.errstate(divide="ignore"):
             return np.log(proba, out=proba)

@@ -2,83 +2,65 @@
 
 The math lives in :mod:`._network` (forward / backward), :mod:`._losses`,
 :mod:`._activations`, :mod:`._initializers` and :mod:`._optimizers`; the
-training loops in :mod:`._training`. This module validates input, holds the
-fitted state and calls them; :mod:`._classifier` and :mod:`._regressor` add
-what differs between the two tasks (target encoding, outputs, scores).
+solvers in :mod:`._stochastic` (with :mod:`._epoch`) and :mod:`._lbfgs`; the
+parameter vector in :mod:`._parameters`. This module validates input, holds
+the fitted state and calls them; :mod:`._classifier` and :mod:`._regressor`
+add what differs between the two tasks (target encoding, outputs, scores).
+
+What ``fit`` starts from is decided by the parameters and the data alone
+(:meth:`_BaseMLPFromScratch._starts_from_initialize`), never by a flag an
+earlier call left behind.
 """
 
-import contextlib
-import copy
 from numbers import Integral, Real
 
 import numpy as np
-from scipy import sparse
 from sklearn.base import BaseEstimator
 from sklearn.utils import check_random_state
-from sklearn.utils.validation import check_is_fitted, validate_data
+from sklearn.utils.validation import check_is_fitted
 
-from .._callbacks import CALLBACK_ATTRIBUTES, CallbackSupportMixin, IterationTasks
+from .._callbacks import CallbackSupportMixin, IterationTasks, fit_task
 from .._compat import (
     Interval,
     Options,
     StrOptions,
-    _check_sample_weight,
     _fit_context,
-    supported_float_dtypes,
     validate_parameter_constraints,
 )
 from .._namespaces import (
-    check_same_namespace_as,
+    is_numpy,
+    lent_to_numpy,
     namespace_of,
     numpy_dtype,
     to_namespace,
     to_numpy,
 )
 from ._activations import ACTIVATIONS
+from ._divergence import DivergenceError
 from ._initializers import INITIALIZERS, initialize_weights
+from ._lbfgs import fit_lbfgs
 from ._losses import LOSSES
-from ._network import (
-    draw_keep_masks,
-    pack,
-    parameter_blocks,
-    predict_output,
-    unpack,
-)
+from ._network import draw_keep_masks, predict_output
 from ._objective import MLPObjective
 from ._optimizers import OPTIMIZERS
-from ._training import DivergenceError, TrainingState, fit_lbfgs, fit_stochastic
-from ._xp_network import xp_pack, xp_predict_output, xp_unpack
+from ._parameters import (
+    bind_parameters,
+    layer_units_of,
+    parameters_at,
+    read_back_parameters,
+)
+from ._rollback import unchanged_on_error
+from ._state import TrainingState, same_params
+from ._stochastic import fit_stochastic
+from ._validation import MLPValidationMixin
 
 _STOCHASTIC_SOLVERS = set(OPTIMIZERS)
-
-#: Sparse X as scikit-learn's MLP takes it; the network works on CSR rows.
-SPARSE_FORMATS = ("csr", "csc")
-
-
-def as_csr(X):
-    """A sparse X as CSR (mini-batches are rows), dense X as it is.
-
-    Examples
-    --------
-    >>> from scipy import sparse
-    >>> as_csr(sparse.csc_matrix(np.eye(2))).format
-    'csr'
-    """
-    return X.tocsr() if sparse.issparse(X) and X.format != "csr" else X
-
-
-def float_dtypes(X):
-    """The float dtypes validation may keep X in: NumPy's, or its namespace's."""
-    xp, device = namespace_of(X)
-    return (
-        (np.float64, np.float32) if xp is None else supported_float_dtypes(xp, device)
-    )
 
 
 def arrays_in(arrays, xp, device, dtype):
     """NumPy arrays (weights) moved to ``xp`` on ``device`` in ``dtype``; the
-    list itself when ``xp`` is None (NumPy)."""
-    if xp is None:
+    list itself when ``xp`` is NumPy."""
+    if is_numpy(xp):
         return list(arrays)
     return [to_namespace(a, xp, device, dtype=dtype) for a in arrays]
 
@@ -88,45 +70,7 @@ def _has_stochastic_solver(estimator):
     return estimator.solver in _STOCHASTIC_SOLVERS
 
 
-@contextlib.contextmanager
-def _unchanged_on_error(estimator, keep_on=None):
-    """Restore the estimator's attributes if the block raises: a rejected call
-    changes nothing in a fitted model.
-
-    Lists (``loss_curve_``, ``validation_scores_``, ``coefs_``) are copied since
-    training appends to or rebinds them, and the training state (optimizer
-    moments, random stream, layer history) is deep-copied; weight arrays need no
-    copy, as training works on a fresh theta (:meth:`_bind_parameters`). An
-    exception of type ``keep_on`` leaves the attributes as the block left them.
-    The callback bookkeeping is left as it is: ``_fit_context`` still has to
-    tear down the callbacks the failed fit set up.
-    """
-    state = {key: _snapshot(value) for key, value in estimator.__dict__.items()}
-    try:
-        yield
-    except BaseException as exc:
-        if keep_on is not None and isinstance(exc, keep_on):
-            raise
-        callbacks = {
-            key: value
-            for key, value in estimator.__dict__.items()
-            if key in CALLBACK_ATTRIBUTES
-        }
-        estimator.__dict__.clear()
-        estimator.__dict__.update(state)
-        estimator.__dict__.update(callbacks)
-        raise
-
-
-def _snapshot(value):
-    if isinstance(value, list):
-        return list(value)
-    if isinstance(value, TrainingState):  # mutated in place by training
-        return copy.deepcopy(value)
-    return value
-
-
-class _BaseMLPFromScratch(CallbackSupportMixin, BaseEstimator):
+class _BaseMLPFromScratch(MLPValidationMixin, CallbackSupportMixin, BaseEstimator):
     """Shared validation, state and training of the two estimators."""
 
     _parameter_constraints: dict = {
@@ -230,8 +174,10 @@ class _BaseMLPFromScratch(CallbackSupportMixin, BaseEstimator):
     def fit(self, X, y, sample_weight=None):
         """Fit the model to data matrix X and target(s) y.
 
-        If :meth:`initialize` was the last call, training starts from exactly
-        the weights it drew.
+        If the weights were drawn by :meth:`initialize` and are untrained, and
+        the parameters (``get_params()``) and data shapes are still those
+        :meth:`initialize` used, training starts from exactly those weights;
+        otherwise (``warm_start`` aside) from fresh ones.
 
         Parameters
         ----------
@@ -256,7 +202,9 @@ class _BaseMLPFromScratch(CallbackSupportMixin, BaseEstimator):
 
         The next :meth:`fit` on the same data starts from exactly these weights
         (also when ``random_state`` is None), so a gradient check at
-        initialization sees the weights training starts from.
+        initialization sees the weights training starts from, unless
+        ``set_params`` changed a parameter in between: then ``fit`` starts
+        afresh, from the new parameters.
 
         Parameters
         ----------
@@ -272,12 +220,12 @@ class _BaseMLPFromScratch(CallbackSupportMixin, BaseEstimator):
         self : object
             The initialized, untrained model.
         """
-        with _unchanged_on_error(self):
+        with unchanged_on_error(self):
             X, Y, _ = self._validate_training_data(
                 X, y, sample_weight, incremental=False, reset=True
             )
             self._initialize(X, Y)
-            self._training.fresh_init = True
+            self._training.initialized_with = self.get_params(deep=False)
             self._publish_layer_stats()
         return self
 
@@ -326,7 +274,7 @@ class _BaseMLPFromScratch(CallbackSupportMixin, BaseEstimator):
             {"dropout": dropout, "dropout_seed": dropout_seed},
             caller_name=f"{type(self).__name__}.objective",
         )
-        if namespace_of(X)[0] is not None:
+        if not is_numpy(namespace_of(X)[0]):
             # Gradient checks run in float64 NumPy: arrays of other libraries
             # (and the weights, if they live there) come to the host.
             X, y, sample_weight = (
@@ -362,72 +310,12 @@ class _BaseMLPFromScratch(CallbackSupportMixin, BaseEstimator):
             keep_masks=keep_masks,
         )
 
-    # -------------------------------------------------------------- validation
-
-    def _hidden_layer_sizes(self):
-        sizes = self.hidden_layer_sizes
-        sizes = list(sizes) if hasattr(sizes, "__iter__") else [sizes]
-        if any(int(size) != size or size <= 0 for size in sizes):
-            raise ValueError(
-                f"hidden_layer_sizes must be positive integers, got {sizes}."
-            )
-        return [int(size) for size in sizes]
-
-    def _check_sample_weight(self, sample_weight, X):
-        if sample_weight is None:
-            return None
-        xp, device = namespace_of(X)
-        # Checked on the host (a vector), then moved to where X lives.
-        host_X = X if xp is None else np.empty((X.shape[0], 0), numpy_dtype(X))
-        sample_weight = _check_sample_weight(
-            to_numpy(sample_weight), host_X, dtype=host_X.dtype
-        )
-        if np.any(sample_weight < 0):
-            raise ValueError("Negative values in data passed to `sample_weight`.")
-        if not sample_weight.sum() > 0:
-            raise ValueError("The sum of `sample_weight` must be positive.")
-        return to_namespace(sample_weight, xp, device, dtype=X.dtype)
-
-    def _validate_training_data(self, X, y, sample_weight, incremental, reset):
-        if self.dropout > 0 and self.solver == "lbfgs":
-            raise ValueError(
-                "dropout > 0 needs a stochastic solver ('sgd' or 'adam'): L-BFGS "
-                "requires a deterministic objective."
-            )
-        self._hidden_layer_sizes()
-        X, Y = self._validate_input(X, to_numpy(y), incremental, reset)
-        xp, device = namespace_of(X)
-        if xp is not None:  # targets are encoded on the host, trained on X's device
-            Y = to_namespace(Y, xp, device, dtype=X.dtype)
-        if not reset:
-            self._check_n_outputs(Y)
-            if xp is not None:
-                check_same_namespace_as(X, self.coefs_[0], self, "fit")
-                X = xp.astype(X, self.coefs_[0].dtype)
-                Y = xp.astype(Y, X.dtype)
-            elif X.dtype != self.coefs_[0].dtype:
-                X = X.astype(self.coefs_[0].dtype)
-                Y = Y.astype(X.dtype)
-        return X, Y, self._check_sample_weight(sample_weight, X)
-
-    def _check_n_outputs(self, Y):
-        """Encoded targets must match the output layer (else numpy broadcasts)."""
-        if Y.shape[1] != self.n_outputs_:
-            raise ValueError(
-                f"y has {Y.shape[1]} output(s) but the model has {self.n_outputs_}: "
-                "continued training and objective() need the targets it was "
-                "initialized for."
-            )
-
-    def _layer_units_for(self, X, Y):
-        return [X.shape[1], *self._hidden_layer_sizes(), Y.shape[1]]
-
     # -------------------------------------------------------------- state
 
     @property
     def _layer_units(self):
         """``[n_features, hidden..., n_outputs]`` of the current weights."""
-        return [self.coefs_[0].shape[0], *(W.shape[1] for W in self.coefs_)]
+        return layer_units_of(self.coefs_)
 
     def _initialize(self, X, Y):
         """Fresh weights from ``init``, fresh training state and bookkeeping."""
@@ -458,27 +346,6 @@ class _BaseMLPFromScratch(CallbackSupportMixin, BaseEstimator):
             self.best_validation_score_ = None
             self.best_loss_ = np.inf
 
-    def _bind_parameters(self, dtype):
-        """Copy the weights into one flat theta; coefs_/intercepts_ become views.
-
-        For arrays of another namespace the weights are read back from theta
-        after training (:meth:`_unbind_parameters`): views are not promised
-        by the standard.
-        """
-        xp, _ = namespace_of(self.coefs_[0])
-        if xp is not None:
-            return xp.astype(xp_pack(xp, self.coefs_, self.intercepts_), dtype)
-        blocks = parameter_blocks(self._layer_units)
-        theta = pack(self.coefs_, self.intercepts_, dtype=dtype)
-        self.coefs_, self.intercepts_ = unpack(theta, blocks)
-        return theta
-
-    def _unbind_parameters(self, theta):
-        """Weights from a theta of another namespace (no-op for NumPy's views)."""
-        xp, _ = namespace_of(theta)
-        if xp is not None:
-            self.coefs_, self.intercepts_ = xp_unpack(xp, theta, self._layer_units)
-
     # -------------------------------------------------------------- fitting
 
     def _fit(self, X, y, sample_weight, incremental):
@@ -488,75 +355,76 @@ class _BaseMLPFromScratch(CallbackSupportMixin, BaseEstimator):
         # A fresh fit that diverges keeps its last finite weights and its
         # loss_curve_; partial_fit and warm_start keep those from before the call.
         keep_on = DivergenceError if first_pass else None
-        with _unchanged_on_error(self, keep_on=keep_on):
+        with unchanged_on_error(self, keep_on=keep_on):
             X, Y, sample_weight = self._validate_training_data(
                 X, y, sample_weight, incremental, reset=first_pass
             )
-            state = getattr(self, "_training", None)
-            from_initialize = (
-                state is not None
-                and state.fresh_init
-                and state.layer_units == self._layer_units_for(X, Y)
-            )
-            if from_initialize:
-                pass  # keep the weights and random stream `initialize` set up
-            elif first_pass:
+            if first_pass and not self._starts_from_initialize(X, Y):
                 self._initialize(X, Y)
-            elif state is None:  # weights set by hand: a training state for them
-                state = self._training = TrainingState(
+            elif getattr(self, "_training", None) is None:
+                # weights set by hand: a training state for them
+                self._training = TrainingState(
                     check_random_state(self.random_state), self._layer_units
                 )
-            elif not incremental:
-                state.rng = check_random_state(self.random_state)
+            elif not first_pass and not incremental:  # warm start
+                self._training.rng = check_random_state(self.random_state)
             if self.early_stopping and incremental:
                 raise ValueError("partial_fit does not support early_stopping=True")
-            self._training.fresh_init = False
             metadata = (
                 None if sample_weight is None else {"sample_weight": sample_weight}
             )
-            context = self._init_callback_context(
-                max_subtasks=self._n_iteration_tasks(incremental)
-            )
-            context.call_on_fit_task_begin(estimator=self, X=X, y=y, metadata=metadata)
-            tasks = IterationTasks(
-                context,
+            with fit_task(
                 self,
                 X,
                 y,
                 metadata,
-                lambda theta: self._weights_at(theta, X),
-                task_name="iteration" if self.solver == "lbfgs" else "epoch",
-            )
-            # Training can still reject the data (e.g. a validation split too
-            # small to hold out): the guard then restores the fitted model.
-            try:
-                if self.solver == "lbfgs":
-                    self._fit_lbfgs(X, Y, sample_weight, tasks)
-                else:
-                    theta = self._bind_parameters(X.dtype)
-                    try:
-                        fit_stochastic(
-                            self,
-                            self._training,
-                            X,
-                            Y,
-                            sample_weight,
-                            theta,
-                            incremental,
-                            tasks,
-                        )
-                    finally:
-                        self._unbind_parameters(theta)
-            finally:
-                self._publish_layer_stats()
-            context.call_on_fit_task_end(
-                estimator=self,
-                X=X,
-                y=y,
-                metadata=metadata,
-                reconstruction_attributes={},
-            )
+                max_subtasks=self._n_iteration_tasks(incremental),
+            ) as context:
+                tasks = IterationTasks(
+                    context,
+                    self,
+                    X,
+                    y,
+                    metadata,
+                    lambda theta: parameters_at(theta, self._layer_units, X),
+                    task_name="iteration" if self.solver == "lbfgs" else "epoch",
+                )
+                # Training can still reject the data (e.g. a validation split
+                # too small to hold out): the guard then restores the model.
+                try:
+                    self._run_solver(X, Y, sample_weight, incremental, tasks)
+                finally:
+                    self._publish_layer_stats()
         return self
+
+    def _starts_from_initialize(self, X, Y):
+        """Whether a fresh ``fit`` starts from the weights :meth:`initialize` drew.
+
+        Decided by the parameters and the data alone: the weights are untrained
+        (``loss_curve_`` is empty), the parameters equal those ``initialize``
+        drew them with, and the data have the same shapes. Then the weights and
+        the random stream ``initialize`` set up are kept.
+        """
+        state = getattr(self, "_training", None)
+        return (
+            state is not None
+            and state.initialized_with is not None
+            and not self.loss_curve_
+            and same_params(state.initialized_with, self.get_params(deep=False))
+            and state.layer_units == self._layer_units_for(X, Y)
+        )
+
+    def _run_solver(self, X, Y, sample_weight, incremental, tasks):
+        if self.solver == "lbfgs":
+            self._fit_lbfgs(X, Y, sample_weight, tasks)
+            return
+        theta = bind_parameters(self, X.dtype)
+        try:
+            fit_stochastic(
+                self, self._training, X, Y, sample_weight, theta, incremental, tasks
+            )
+        finally:
+            read_back_parameters(self, theta)
 
     def _n_iteration_tasks(self, incremental):
         """Subtasks of one fit: an epoch each (one per ``partial_fit``); L-BFGS
@@ -565,25 +433,9 @@ class _BaseMLPFromScratch(CallbackSupportMixin, BaseEstimator):
             return 1
         return self.max_iter + 1 if self.solver == "lbfgs" else self.max_iter
 
-    def _weights_at(self, theta, X):
-        """Fresh ``coefs_`` and ``intercepts_`` holding ``theta``: what a copy of
-        the estimator needs to predict as at the end of an iteration, in the
-        namespace, device and dtype of the training data ``X`` (L-BFGS's theta
-        lives on the host whatever X's namespace)."""
-        theta_xp, _ = namespace_of(theta)
-        if theta_xp is not None:
-            coefs, intercepts = xp_unpack(theta_xp, theta, self._layer_units)
-        else:
-            blocks = parameter_blocks(self._layer_units)
-            coefs, intercepts = unpack(theta.copy(), blocks)
-            xp, device = namespace_of(X)
-            coefs = arrays_in(coefs, xp, device, X.dtype)
-            intercepts = arrays_in(intercepts, xp, device, X.dtype)
-        return {"coefs_": list(coefs), "intercepts_": list(intercepts)}
-
     def _fit_lbfgs(self, X, Y, sample_weight, tasks):
         xp, device = namespace_of(X)
-        if xp is not None:
+        if not is_numpy(xp):
             # L-BFGS is scipy's: it runs in float64 NumPy on the host, and the
             # trained weights go back to X's namespace, device and dtype.
             dtype = X.dtype
@@ -603,9 +455,9 @@ class _BaseMLPFromScratch(CallbackSupportMixin, BaseEstimator):
         try:
             theta_final = fit_lbfgs(self, self._training, objective, tasks)
         except DivergenceError as error:
-            self._bind_parameters(X.dtype)[...] = error.theta
+            bind_parameters(self, X.dtype)[...] = error.theta
             raise
-        self._bind_parameters(X.dtype)[...] = theta_final
+        bind_parameters(self, X.dtype)[...] = theta_final
 
     def _publish_layer_stats(self):
         """``layer_stats_`` from the recorded rows (None when not recording)."""
@@ -616,33 +468,22 @@ class _BaseMLPFromScratch(CallbackSupportMixin, BaseEstimator):
 
     # -------------------------------------------------------------- predicting
 
-    def _decision(self, X):
-        """Output pre-activation for validated X, in bounded-memory chunks."""
-        xp, _ = namespace_of(X)
-        if xp is not None:
-            return xp_predict_output(
-                xp, X, self.coefs_, self.intercepts_, self.activation
-            )
-        return predict_output(X, self.coefs_, self.intercepts_, self.activation)
-
     def _output(self, X):
-        """Output-layer activations for validated X (in its namespace)."""
-        xp, _ = namespace_of(X)
-        if xp is not None:
-            return LOSSES[self._loss_name].xp_output(xp, self._decision(X))
-        return LOSSES[self._loss_name].output(self._decision(X))
-
-    def _validate_X(self, X, method="predict"):
-        check_is_fitted(self)
-        X = validate_data(
-            self,
-            X,
-            dtype=float_dtypes(X),
-            accept_sparse=SPARSE_FORMATS,
-            reset=False,
-        )
-        check_same_namespace_as(X, self.coefs_[0], self, method)
-        return as_csr(X)
+        """Output-layer activations for validated X, in its namespace and on its
+        device; host arrays that lend their memory run through NumPy's kernels,
+        as in training."""
+        xp, device = namespace_of(X)
+        arrays = [X, *self.coefs_, *self.intercepts_]
+        lent = None if is_numpy(xp) else lent_to_numpy(*arrays)
+        work_xp, work_device = (np, "cpu") if lent is not None else (xp, device)
+        X_, *weights = arrays if lent is None else lent
+        n_layers = len(self.coefs_)
+        coefs, intercepts = weights[:n_layers], weights[n_layers:]
+        Z = predict_output(X_, coefs, intercepts, self.activation, work_xp, work_device)
+        output = LOSSES[self._loss_name].output(Z, work_xp)
+        if lent is None:
+            return output
+        return to_namespace(output, xp, device, dtype=X.dtype)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

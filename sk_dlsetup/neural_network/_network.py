@@ -1,10 +1,9 @@
-"""Forward and backward passes over a network's layers, and theta packing.
+"""Forward and backward passes over a network's layers: the network's math.
 
 Conventions: ``coefs[l]`` has shape ``(fan_in, fan_out)`` and a layer computes
-``Z = A_prev @ W + b`` (scikit-learn's). theta is the flat vector
-``W1, b1, W2, b2, ..., WL, bL``, each block flattened in C order (see
-:func:`parameter_blocks`), so each layer's ``W`` followed by its ``b`` is one
-contiguous ``(fan_in + 1, fan_out)`` block, ``[W; b]`` (:func:`layer_views`).
+``Z = A_prev @ W + b`` (scikit-learn's); each layer's weights with its bias
+are one ``(fan_in + 1, fan_out)`` block ``[W; b]`` of theta (see
+:mod:`._layout`).
 
 The passes work on that block and on *transposed* activations, one column per
 sample: ``Z.T = [W; b].T @ [A_prev.T; 1]``. Every layer's input carries a row
@@ -21,6 +20,13 @@ dropout).
 Dropout is inverted dropout: ``keep_masks[l - 1]`` holds ``1 / keep_prob`` for
 kept units and ``0`` for dropped ones, so the expected activation is unchanged.
 Masks are ``(n_samples, units)``, rows are samples, like ``X``.
+
+One implementation for every array namespace: the buffers know their
+namespace (:attr:`Activations.xp`), every pass is written with the standard's
+operators, in-place ones included, and NumPy writes its matrix products
+straight into the buffers (``out=``, a branch inside
+:func:`~sk_dlsetup._namespaces.into`). Only a sparse first layer is
+NumPy's alone (scipy's sparse matrices live there).
 """
 
 from typing import NamedTuple
@@ -30,7 +36,9 @@ from scipy import sparse
 from sklearn import get_config
 from sklearn.utils import gen_batches
 
+from .._namespaces import copy_array, empty, into, is_numpy, itemsize
 from ._activations import ACTIVATIONS
+from ._layout import layer_views, pack, parameter_blocks
 from ._losses import inplace_data_loss_and_delta
 
 # Cap on the working memory of a chunked forward pass. scikit-learn's
@@ -54,129 +62,15 @@ def rows_per_chunk(row_bytes):
     return max(1, int(budget // max(row_bytes, 1)))
 
 
-def parameter_blocks(layer_units):
-    """``(name, slice, shape)`` of each block of theta, in the order W1, b1, W2, ...
-
-    Examples
-    --------
-    >>> parameter_blocks([3, 4, 2])
-    [('W1', slice(0, 12, None), (3, 4)), ('b1', slice(12, 16, None), (4,)), \
-('W2', slice(16, 24, None), (4, 2)), ('b2', slice(24, 26, None), (2,))]
-    """
-    blocks, start = [], 0
-    for layer, (fan_in, fan_out) in enumerate(
-        zip(layer_units[:-1], layer_units[1:]), start=1
-    ):
-        for name, shape in (
-            (f"W{layer}", (fan_in, fan_out)),
-            (f"b{layer}", (fan_out,)),
-        ):
-            size = int(np.prod(shape))
-            blocks.append((name, slice(start, start + size), shape))
-            start += size
-    return blocks
-
-
-def block_layer(block):
-    """``(layer, is_bias)`` of the ``block``-th block of theta (0-based layer).
-
-    Blocks alternate ``W1, b1, W2, b2, ...`` (:func:`parameter_blocks`).
-
-    Examples
-    --------
-    >>> [block_layer(b) for b in range(4)]
-    [(0, False), (0, True), (1, False), (1, True)]
-    """
-    return block // 2, block % 2 == 1
-
-
-def unpack(theta, blocks):
-    """Views ``(coefs, intercepts)`` into ``theta``: writing one writes the other."""
-    views = [theta[sl].reshape(shape) for _, sl, shape in blocks]
-    return views[0::2], views[1::2]
-
-
-def layer_views(theta, blocks):
-    """Views ``[W; b]`` of shape ``(fan_in + 1, fan_out)`` into ``theta``, per layer.
-
-    ``W[l]`` and ``b[l]`` are adjacent in theta, so each layer's weights with
-    its bias appended as a last row are one C-contiguous block.
-
-    Examples
-    --------
-    >>> theta = np.arange(26.0)
-    >>> layers = layer_views(theta, parameter_blocks([3, 4, 2]))
-    >>> [Wb.shape for Wb in layers]
-    [(4, 4), (5, 2)]
-    >>> layers[0][-1]  # b1
-    array([12., 13., 14., 15.])
-    """
-    layers = []
-    for (_, W_slice, (fan_in, fan_out)), (_, b_slice, _) in zip(
-        blocks[0::2], blocks[1::2]
-    ):
-        layers.append(theta[W_slice.start : b_slice.stop].reshape(fan_in + 1, fan_out))
-    return layers
-
-
-def block_norms(layers):
-    """Frobenius norms of each layer's ``W`` (row 0) and ``b`` (row 1).
-
-    ``layers`` are ``[W; b]`` blocks (:func:`layer_views`) of theta or of a
-    gradient; the norms are returned as float64.
-
-    Examples
-    --------
-    >>> theta = np.zeros(26)
-    >>> theta[:2] = 3.0, 4.0  # two entries of W1
-    >>> block_norms(layer_views(theta, parameter_blocks([3, 4, 2])))
-    array([[5., 0.],
-           [0., 0.]])
-    """
-    return np.array(
-        [
-            [np.linalg.norm(Wb[:-1]) for Wb in layers],
-            [np.linalg.norm(Wb[-1]) for Wb in layers],
-        ],
-        dtype=np.float64,
-    )
-
-
-def pack(coefs, intercepts, dtype=None):
-    """Copy ``coefs`` and ``intercepts`` into one flat theta (W1, b1, W2, b2, ...)."""
-    size = sum(W.size + b.size for W, b in zip(coefs, intercepts))
-    out = np.empty(size, dtype=dtype or coefs[0].dtype)
-    start = 0
-    for W, b in zip(coefs, intercepts):
-        out[start : start + W.size] = W.ravel()
-        start += W.size
-        out[start : start + b.size] = b
-        start += b.size
-    return out
-
-
-def transposed_rows(Y):
-    """``Y`` (samples as rows) as the transpose of a C-contiguous array.
-
-    The network keeps its outputs one column per sample; targets in the same
-    layout make the losses' elementwise work contiguous. A copy only if needed.
-
-    Examples
-    --------
-    >>> Y = transposed_rows(np.eye(3)[[0, 2]])
-    >>> Y.shape, Y.T.flags.c_contiguous
-    ((2, 3), True)
-    """
-    return np.ascontiguousarray(Y.T).T
-
-
 class Activations(NamedTuple):
-    """Buffers of one batch: see the module docstring for the layout."""
+    """Buffers of one batch, of namespace ``xp``: see the module docstring for
+    the layout."""
 
-    inputs: np.ndarray
+    inputs: object
     acts: list
     hidden: list
     deltas: list
+    xp: object = np
 
     def rows(self, n_samples):
         """The same buffers restricted to the first ``n_samples`` samples."""
@@ -186,9 +80,11 @@ class Activations(NamedTuple):
         def columns(buffers):
             return [None if a is None else a[:, :n_samples] for a in buffers]
 
-        inputs = self.inputs[:n_samples]
+        inputs = self.inputs[:n_samples, ...]
         acts = [inputs.T, *columns(self.acts[1:])]
-        return Activations(inputs, acts, columns(self.hidden), columns(self.deltas))
+        return Activations(
+            inputs, acts, columns(self.hidden), columns(self.deltas), self.xp
+        )
 
     def batch(self, n_samples):
         """The ``(n_samples, n_features)`` view the input batch is written into.
@@ -199,21 +95,31 @@ class Activations(NamedTuple):
 
     def load(self, X):
         """Write ``X`` into :meth:`batch`, unless ``X`` is that view already."""
-        owner = self.inputs if self.inputs.base is None else self.inputs.base
-        # Only batch() hands out views of these buffers, so a view of them is
-        # the batch view itself (a cheap test, paid on every mini-batch).
-        if X.base is not owner:
-            self.batch(X.shape[0])[...] = X
+        if is_numpy(self.xp):
+            owner = self.inputs if self.inputs.base is None else self.inputs.base
+            # Only batch() hands out views of these buffers, so a view of them
+            # is the batch view itself (a cheap test, paid on every mini-batch).
+            if X.base is owner:
+                return
+        self.batch(X.shape[0])[...] = X
 
 
 def allocate_activations(
-    n_samples, layer_units, dtype, dropout=False, backward=True, sparse_input=False
+    n_samples,
+    layer_units,
+    dtype,
+    dropout=False,
+    backward=True,
+    sparse_input=False,
+    xp=np,
+    device=None,
 ):
     """:class:`Activations` for a batch of up to ``n_samples`` samples.
 
     ``backward=False`` leaves out the buffers only backpropagation needs;
     ``sparse_input=True`` the dense copy of the input batch (a sparse ``X``
-    enters the first layer as a sparse-dense product).
+    enters the first layer as a sparse-dense product). The buffers are arrays
+    of namespace ``xp`` on ``device``.
 
     Examples
     --------
@@ -224,23 +130,23 @@ def allocate_activations(
     ((4, 5), True)
     """
     n_inputs = 0 if sparse_input else layer_units[0]
-    inputs = np.empty((n_samples, n_inputs + 1), dtype)
+    inputs = empty(xp, (n_samples, n_inputs + 1), dtype, device)
     inputs[:, -1] = 1
     acts = [inputs.T]
     for units in layer_units[1:-1]:
-        A = np.empty((units + 1, n_samples), dtype)
-        A[-1] = 1
+        A = empty(xp, (units + 1, n_samples), dtype, device)
+        A[-1, :] = 1
         acts.append(A)
-    acts.append(np.empty((layer_units[-1], n_samples), dtype))
+    acts.append(empty(xp, (layer_units[-1], n_samples), dtype, device))
     hidden = [None] + [
-        np.empty((units, n_samples), dtype) if dropout else A[:-1]
+        empty(xp, (units, n_samples), dtype, device) if dropout else A[:-1, :]
         for units, A in zip(layer_units[1:-1], acts[1:-1])
     ]
     deltas = [None] + [
-        np.empty((units, n_samples), dtype) if backward else None
+        empty(xp, (units, n_samples), dtype, device) if backward else None
         for units in layer_units[1:-1]
     ]
-    return Activations(inputs, acts, hidden, deltas)
+    return Activations(inputs, acts, hidden, deltas, xp)
 
 
 def forward(X, layers, activation, buffers, keep_masks=None, preactivations=None):
@@ -269,6 +175,7 @@ def forward(X, layers, activation, buffers, keep_masks=None, preactivations=None
     True
     """
     g = ACTIVATIONS[activation].forward
+    xp = buffers.xp
     buffers = buffers.rows(X.shape[0])
     sparse_input = sparse.issparse(X)
     if not sparse_input:
@@ -281,14 +188,15 @@ def forward(X, layers, activation, buffers, keep_masks=None, preactivations=None
         if layer == 0 and sparse_input:
             _sparse_first_layer(X, layers[0], Z)
         else:
-            np.matmul(layers[layer].T, acts[layer], out=Z)
+            into(xp, xp.matmul, layers[layer].T, acts[layer], out=Z)
         if last:
             break
         if preactivations is not None:
-            preactivations.append(Z.copy())
-        g(Z)  # Z becomes A = g(Z), in place
+            preactivations.append(copy_array(Z))
+        g(Z, xp)  # Z becomes A = g(Z), in place
         if keep_masks is not None:
-            np.multiply(Z, keep_masks[layer].T, out=acts[layer + 1][:-1])
+            dropped_out = acts[layer + 1][:-1, :]
+            into(xp, xp.multiply, Z, keep_masks[layer].T, out=dropped_out)
     return acts[n_layers]
 
 
@@ -318,33 +226,40 @@ def backward(
     input batch ``X`` is passed along (it is not in the buffers).
     """
     derivative = ACTIVATIONS[activation].derivative
+    xp = buffers.xp
     sparse_input = X is not None and sparse.issparse(X)
     acts, hidden, deltas = buffers.acts, buffers.hidden, buffers.deltas
     for layer in range(len(layers) - 1, -1, -1):
         grad = grad_layers[layer]
-        if layer == 0 and sparse_input:
+        if layer == 0 and sparse_input:  # scipy's sparse X: NumPy only
             grad[:-1] = X.T @ delta.T
             np.add.reduce(delta, axis=1, out=grad[-1])
         else:
-            np.matmul(acts[layer], delta.T, out=grad)
+            into(xp, xp.matmul, acts[layer], delta.T, out=grad)
         inplace_add_l2_gradient(grad, layers[layer], l2_scale)
-        W = layers[layer][:-1]
+        W = layers[layer][:-1, :]
         if layer:
-            upstream = deltas[layer]
-            np.matmul(W, delta, out=upstream)
+            upstream = into(xp, xp.matmul, W, delta, out=deltas[layer])
             if keep_masks is not None:
                 upstream *= keep_masks[layer - 1].T
-            delta = derivative(hidden[layer], upstream)
+            delta = derivative(hidden[layer], upstream, xp)
 
 
-def l2_penalty(layers, alpha, sw_sum):
-    """``0.5 * alpha * sum_l ||W[l]||_F^2 / sw_sum`` over the ``[W; b]`` blocks."""
+def l2_penalty(layers, alpha, sw_sum, xp=np):
+    """``0.5 * alpha * sum_l ||W[l]||_F^2 / sw_sum`` over the ``[W; b]`` blocks.
+
+    Examples
+    --------
+    >>> l2_penalty([np.ones((3, 2))], alpha=2.0, sw_sum=4.0)  # W is 2 x 2
+    1.0
+    """
     if not alpha:
         return 0.0
     squares = 0.0
     for Wb in layers:
-        W = Wb[:-1]
-        squares += float(np.vdot(W, W))
+        W = Wb[:-1, :]
+        # vdot: one BLAS pass, no temporary (NumPy).
+        squares += float(np.vdot(W, W) if is_numpy(xp) else xp.sum(W * W))
     return 0.5 * alpha * squares / sw_sum
 
 
@@ -364,7 +279,7 @@ def inplace_add_l2_gradient(grad, Wb, l2_scale):
            [0. , 0. ]])
     """
     if l2_scale:
-        grad[:-1] += l2_scale * Wb[:-1]
+        grad[:-1, :] += l2_scale * Wb[:-1, :]
 
 
 def backprop(
@@ -395,13 +310,14 @@ def backprop(
     """
     # A Python float: a numpy float64 alpha would run float32 passes in float64.
     alpha = float(alpha)
+    xp = buffers.xp
     n_samples = X.shape[0]
     buffers = buffers.rows(n_samples)
     Z = forward(X, layers, activation, buffers, keep_masks)
     # The losses take samples as rows: Z.T is a view, no copy.
-    value = inplace_data_loss_and_delta(Z.T, Y, loss, sample_weight)
-    sw_sum = n_samples if sample_weight is None else float(sample_weight.sum())
-    value += l2_penalty(layers, alpha, sw_sum)
+    value = inplace_data_loss_and_delta(Z.T, Y, loss, sample_weight, xp)
+    sw_sum = n_samples if sample_weight is None else float(xp.sum(sample_weight))
+    value += l2_penalty(layers, alpha, sw_sum, xp)
     if gradient:
         backward(
             Z,
@@ -416,11 +332,12 @@ def backprop(
     return value
 
 
-def predict_output(X, coefs, intercepts, activation):
+def predict_output(X, coefs, intercepts, activation, xp=np, device=None):
     """Output pre-activation ``Z[L]`` (samples as rows) for ``X``, by :func:`forward`.
 
     Runs in chunks of rows whose activations stay within :func:`rows_per_chunk`,
-    in the wider of ``X``'s and the weights' dtypes.
+    in the wider of ``X``'s and the weights' dtypes, in namespace ``xp`` on
+    ``device`` (X's and the weights').
 
     Examples
     --------
@@ -429,24 +346,46 @@ def predict_output(X, coefs, intercepts, activation):
     array([[1.]])
     """
     units = [X.shape[1], *(W.shape[1] for W in coefs)]
-    dtype = np.result_type(X.dtype, coefs[0].dtype)
-    layers = layer_views(pack(coefs, intercepts, dtype=dtype), parameter_blocks(units))
+    dtype = xp.result_type(X.dtype, coefs[0].dtype)
+    theta = pack(coefs, intercepts, dtype=dtype, xp=xp, device=device)
+    layers = layer_views(theta, parameter_blocks(units), xp)
     sparse_input = sparse.issparse(X)
     stored = sum(units[1:]) if sparse_input else sum(units)
-    chunk = min(X.shape[0], rows_per_chunk(dtype.itemsize * (stored + len(units))))
+    row_bytes = itemsize(xp, dtype) * (stored + len(units))
+    chunk = max(1, min(X.shape[0], rows_per_chunk(row_bytes)))
     buffers = allocate_activations(
-        max(chunk, 1), units, dtype, backward=False, sparse_input=sparse_input
+        chunk,
+        units,
+        dtype,
+        backward=False,
+        sparse_input=sparse_input,
+        xp=xp,
+        device=device,
     )
-    out = np.empty((X.shape[0], units[-1]), dtype)
-    for rows in gen_batches(X.shape[0], max(chunk, 1)):
-        out[rows] = forward(X[rows], layers, activation, buffers).T
+    out = empty(xp, (X.shape[0], units[-1]), dtype, device)
+    for rows in gen_batches(X.shape[0], chunk):
+        X_rows = X[rows] if sparse_input else X[rows, ...]
+        out[rows, ...] = forward(X_rows, layers, activation, buffers).T
     return out
 
 
-def draw_keep_masks(rng, n_samples, hidden_units, keep_prob, dtype):
-    """Inverted-dropout masks: ``1 / keep_prob`` with probability keep_prob, else 0."""
+def draw_keep_masks(rng, n_samples, hidden_units, keep_prob, dtype, xp=np, device=None):
+    """Inverted-dropout masks: ``1 / keep_prob`` with probability keep_prob, else 0.
+
+    Drawn by NumPy's ``rng`` in every namespace (the same draws as on NumPy
+    arrays), then moved to ``xp`` on ``device``; ``dtype`` is a NumPy dtype.
+
+    Examples
+    --------
+    >>> rng = np.random.RandomState(0)
+    >>> draw_keep_masks(rng, 2, [3], 0.5, np.dtype(np.float64))
+    [array([[0., 0., 0.],
+           [0., 2., 0.]])]
+    """
+    dtype = np.dtype(dtype)
     masks = []
     for units in hidden_units:
         kept = rng.random_sample((n_samples, units)) < keep_prob
-        masks.append(kept.astype(dtype) / dtype.type(keep_prob))
+        mask = kept.astype(dtype) / dtype.type(keep_prob)
+        masks.append(mask if is_numpy(xp) else xp.asarray(mask, device=device))
     return masks

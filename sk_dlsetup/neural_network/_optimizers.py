@@ -11,9 +11,11 @@ Only numpy ufuncs, no ``scipy.linalg.blas``: scipy ships its own OpenBLAS, and
 two BLAS thread pools taking turns in the training loop fight over the cores
 (seen here: training 7 times slower on 2 cores).
 
-Given ``xp`` (an Array API namespace) and ``device``, their state lives there
-and :meth:`update` runs the same formulas with the standard's in-place
-operators (no ``out=`` in the standard, so with a temporary or two).
+One implementation for every array namespace: given ``xp`` and ``device``,
+their state lives there, and :meth:`update` (told ``xp`` on every call, so
+that the optimizer stays a plain picklable object) runs the same formulas with
+the standard's in-place operators; NumPy writes into the scratch space
+(``out=``, a branch inside :func:`~sk_dlsetup._namespaces.into`).
 
 Hyperparameters are stored as Python floats: a numpy float64 scalar (say from
 ``np.logspace`` in a parameter grid) would make numpy run every float32 pass
@@ -23,6 +25,8 @@ in float64 with casts, six times slower.
 import math
 
 import numpy as np
+
+from .._namespaces import empty, into, zeros
 
 
 class SGD:
@@ -48,7 +52,7 @@ class SGD:
     >>> import numpy as np
     >>> theta, grad = np.zeros(2), np.array([1.0, -2.0])
     >>> opt = SGD(2, np.float64, 0.1, momentum=0.0)
-    >>> opt.update(theta, grad)
+    >>> opt.update(theta, grad, np)
     >>> theta
     array([-0.1,  0.2])
     """
@@ -63,7 +67,7 @@ class SGD:
         nesterov=True,
         power_t=0.5,
         *,
-        xp=None,
+        xp=np,
         device=None,
     ):
         self.learning_rate_init = float(learning_rate_init)
@@ -72,33 +76,20 @@ class SGD:
         self.momentum = float(momentum)
         self.nesterov = nesterov
         self.power_t = float(power_t)
-        # Only a flag is kept (the state stays picklable): the generic update
-        # needs nothing but the arrays' own operators.
-        self._in_numpy = xp is None
-        if xp is None:
-            self.velocity = np.zeros(n_params, dtype=dtype)
-            self._scratch = np.empty((2, n_params), dtype=dtype)
-        else:
-            self.velocity = xp.zeros(n_params, dtype=dtype, device=device)
+        self.velocity = zeros(xp, (n_params,), dtype, device)
+        self._scaled_grad = empty(xp, (n_params,), dtype, device)
+        self._step = empty(xp, (n_params,), dtype, device)
 
-    def update(self, theta, grad):
-        """Move ``theta`` one step against ``grad``, in place."""
-        if not self._in_numpy:
-            scaled_grad = grad * self.learning_rate
-            self.velocity *= self.momentum
-            self.velocity -= scaled_grad
-            if self.nesterov:
-                theta += self.momentum * self.velocity - scaled_grad
-            else:
-                theta += self.velocity
-            return
-        scaled_grad, step = self._scratch
+    def update(self, theta, grad, xp=np):
+        """Move ``theta`` (of namespace ``xp``) one step against ``grad``, in place."""
         velocity = self.velocity
-        np.multiply(grad, self.learning_rate, out=scaled_grad)
+        scaled_grad = into(
+            xp, xp.multiply, grad, self.learning_rate, out=self._scaled_grad
+        )
         velocity *= self.momentum
         velocity -= scaled_grad
         if self.nesterov:
-            np.multiply(velocity, self.momentum, out=step)
+            step = into(xp, xp.multiply, velocity, self.momentum, out=self._step)
             step -= scaled_grad
             theta += step
         else:
@@ -143,7 +134,7 @@ class Adam:
     >>> import numpy as np
     >>> theta, grad = np.zeros(2), np.array([1.0, -2.0])
     >>> opt = Adam(2, np.float64, learning_rate_init=0.1)
-    >>> opt.update(theta, grad)
+    >>> opt.update(theta, grad, np)
     >>> theta.round(6)
     array([-0.1,  0.1])
     """
@@ -157,7 +148,7 @@ class Adam:
         beta_2=0.999,
         epsilon=1e-8,
         *,
-        xp=None,
+        xp=np,
         device=None,
     ):
         self.learning_rate_init = float(learning_rate_init)
@@ -170,15 +161,13 @@ class Adam:
         # V = v / (1 - beta_2), so that each update is M = beta_1 M + g and
         # V = beta_2 V + g^2: 10 passes over theta instead of 12. Adam is
         # memory-bound, so this is a sixth of its time.
-        self._in_numpy = xp is None
-        zeros = np.zeros if xp is None else xp.zeros
-        on = {} if xp is None else {"device": device}
-        self._M = zeros(n_params, dtype=dtype, **on)
-        self._V = zeros(n_params, dtype=dtype, **on)
-        self._scratch = np.empty(n_params, dtype=dtype) if xp is None else None
+        self._M = zeros(xp, (n_params,), dtype, device)
+        self._V = zeros(xp, (n_params,), dtype, device)
+        self._scratch = empty(xp, (n_params,), dtype, device)
 
-    def update(self, theta, grad):
-        """Move ``theta`` one Adam step against ``grad``, in place."""
+    def update(self, theta, grad, xp=np):
+        """Move ``theta`` (of namespace ``xp``) one Adam step against ``grad``,
+        in place."""
         self.t += 1
         M, V, tmp = self._M, self._V, self._scratch
         M *= self.beta_1
@@ -192,16 +181,10 @@ class Adam:
         # lr m / (sqrt(v) + eps) in terms of M and V:
         # [lr (1 - b1) / sqrt(1 - b2)] * M / (sqrt(V) + eps / sqrt(1 - b2)).
         root = math.sqrt(1 - self.beta_2)
-        if not self._in_numpy:
-            V += grad * grad
-            step = M / (V**0.5 + self.epsilon / root)
-            theta -= (self.learning_rate * (1 - self.beta_1) / root) * step
-            return
-        np.multiply(grad, grad, out=tmp)
-        V += tmp
-        np.sqrt(V, out=tmp)
+        V += into(xp, xp.multiply, grad, grad, out=tmp)
+        into(xp, xp.sqrt, V, out=tmp)
         tmp += self.epsilon / root
-        np.divide(M, tmp, out=tmp)
+        into(xp, xp.divide, M, tmp, out=tmp)
         tmp *= self.learning_rate * (1 - self.beta_1) / root
         theta -= tmp
 

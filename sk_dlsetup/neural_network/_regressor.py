@@ -7,14 +7,9 @@ from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import column_or_1d, validate_data
 
 from .._compat import StrOptions, _fit_context
-from .._namespaces import namespace_of, numpy_dtype, to_numpy
-from ._mlp import (
-    SPARSE_FORMATS,
-    _BaseMLPFromScratch,
-    _has_stochastic_solver,
-    as_csr,
-    float_dtypes,
-)
+from .._namespaces import is_numpy, namespace_of, numpy_dtype, to_numpy
+from ._mlp import _BaseMLPFromScratch, _has_stochastic_solver
+from ._validation import SPARSE_FORMATS, as_csr, float_dtypes
 
 
 class MLPFromScratchRegressor(RegressorMixin, _BaseMLPFromScratch):
@@ -214,4 +209,4 @@ out_activation_, n_features_in_, feature_names_in_
         if y_pred.shape[1] != 1:
             return y_pred
         xp, _ = namespace_of(y_pred)
-        return y_pred.ravel() if xp is None else xp.reshape(y_pred, (-1,))
+        return y_pred.ravel() if is_numpy(xp) else xp.reshape(y_pred, (-1,))

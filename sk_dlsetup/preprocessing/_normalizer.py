@@ -11,7 +11,6 @@ the data and no full-size temporaries.
 
 import numpy as np
 from scipy import sparse
-from sklearn import get_config
 from sklearn.base import BaseEstimator, OneToOneFeatureMixin, TransformerMixin
 from sklearn.utils import assert_all_finite
 from sklearn.utils.validation import (
@@ -24,7 +23,7 @@ from sklearn.utils.validation import (
 # ``_fit_context`` runs the ``_parameter_constraints`` validation and
 # ``_check_sample_weight`` validates sample weights with scikit-learn's own
 # errors, exactly as StandardScaler uses them.
-from .._callbacks import CallbackSupportMixin
+from .._callbacks import CallbackSupportMixin, fit_task
 from .._compat import (
     _check_sample_weight,
     _fit_context,
@@ -34,15 +33,15 @@ from .._namespaces import (
     attributes_to_namespace,
     attributes_to_numpy,
     check_same_namespace_as,
+    is_numpy,
     namespace_of,
     to_numpy,
 )
+from ._affine import _affine_dense
 from ._moments import (
-    _block_rows,
     _constant_mask,
     _dense_stats,
     _merge_stats,
-    _row_operand,
     _sparse_stats,
 )
 
@@ -54,57 +53,6 @@ _UNCENTER_SPARSE_MSG = (
     "Cannot uncenter sparse matrices: pass `with_mean=False` "
     "instead See docstring for motivation and alternatives."
 )
-
-
-def _affine_dense(X, mean, scale, *, copy, inverse):
-    """``(X - mean) / scale``, or ``X * scale + mean`` if ``inverse``, blockwise.
-
-    ``mean`` or ``scale`` may be None (step skipped). Works in X's dtype, the
-    statistics being cast to it first. Writes into a new array if ``copy``,
-    else into X. Raises scikit-learn's error if X contains infinity; X is left
-    untouched then.
-    """
-    if (mean is None and scale is None) or not copy:
-        # Check everything before writing into X (one cheap pass: a sum).
-        assert_all_finite(X, allow_nan=True, input_name="X")
-        if mean is None and scale is None:
-            return X.copy() if copy else X
-        check_blocks = False
-    else:
-        check_blocks = not get_config()["assume_finite"]
-    out = np.empty_like(X) if copy else X
-    n_rows, n_cols = X.shape
-    step = _block_rows(n_rows, n_cols)
-    if mean is not None:
-        mean = _row_operand(mean.astype(X.dtype), step, out)
-    if scale is not None:
-        scale = _row_operand(scale.astype(X.dtype), step, out)
-    for start in range(0, n_rows, step):
-        src = X[start : start + step]
-        dst = out[start : start + step]
-        rows = src.shape[0]
-        if inverse:
-            if scale is not None:
-                np.multiply(src, scale[:rows], out=dst)
-                src = dst
-            if mean is not None:
-                np.add(src, mean[:rows], out=dst)
-        else:
-            if mean is not None:
-                np.subtract(src, mean[:rows], out=dst)
-                src = dst
-            if scale is not None:
-                np.divide(src, scale[:rows], out=dst)
-        # An infinity in the input makes the output block non-finite: check
-        # the output block, still in cache, and the input only if that fails.
-        if check_blocks:
-            with np.errstate(over="ignore", invalid="ignore"):
-                finite = np.isfinite(dst.sum())
-            if not finite:
-                assert_all_finite(
-                    X[start : start + step], allow_nan=True, input_name="X"
-                )
-    return out
 
 
 # --------------------------------------------------------------------------
@@ -325,34 +273,26 @@ class InputNormalizer(
             self,
             X,
             accept_sparse=("csr", "csc"),
-            dtype=FLOAT_DTYPES if xp is None else supported_float_dtypes(xp, device),
+            dtype=FLOAT_DTYPES if is_numpy(xp) else supported_float_dtypes(xp, device),
             # Infinity is rejected by the statistics pass below, with the
             # same error, instead of by a separate pass over X.
             ensure_all_finite=False,
             reset=first_call,
         )
-        context = self._init_callback_context()
-        metadata = {"sample_weight": sample_weight}
-        context.call_on_fit_task_begin(estimator=self, X=X, y=y, metadata=metadata)
-        if xp is not None:
-            # Another namespace (array_api_dispatch): the statistics are the
-            # same compensated NumPy pass on the host, and the fitted arrays
-            # go back to X's namespace and device, as StandardScaler's live.
-            X_host = to_numpy(X)
-            attributes_to_numpy(self)
-            try:
-                self._update_statistics(X_host, to_numpy(sample_weight), first_call)
-            finally:
-                attributes_to_namespace(self, xp, device)
-        else:
-            self._update_statistics(X, sample_weight, first_call)
-        context.call_on_fit_task_end(
-            estimator=self,
-            X=X,
-            y=y,
-            metadata=metadata,
-            reconstruction_attributes={},
-        )
+        with fit_task(self, X, y, {"sample_weight": sample_weight}):
+            if not is_numpy(xp):
+                # Another namespace (array_api_dispatch): the statistics are
+                # the same compensated NumPy pass on the host, and the fitted
+                # arrays go back to X's namespace and device, as
+                # StandardScaler's live.
+                X_host = to_numpy(X)
+                attributes_to_numpy(self)
+                try:
+                    self._update_statistics(X_host, to_numpy(sample_weight), first_call)
+                finally:
+                    attributes_to_namespace(self, xp, device)
+            else:
+                self._update_statistics(X, sample_weight, first_call)
         return self
 
     def _update_statistics(self, X, sample_weight, first_call):
@@ -449,13 +389,11 @@ class InputNormalizer(
             accept_sparse="csr",
             # A dense copy is made while transforming (one pass, not two).
             copy=copy and is_sparse,
-            dtype=FLOAT_DTYPES if xp is None else supported_float_dtypes(xp, device),
-            force_writeable=(not copy or is_sparse) and xp is None,
+            dtype=FLOAT_DTYPES if is_numpy(xp) else supported_float_dtypes(xp, device),
+            force_writeable=(not copy or is_sparse) and is_numpy(xp),
             ensure_all_finite=False,
         )
-        if xp is not None:
-            return self._apply_namespace(X, xp, inverse=False)
-        return self._apply(X, copy, inverse=False)
+        return self._apply(X, copy, inverse=False, xp=xp)
 
     def inverse_transform(self, X, copy=None):
         """Scale back the data to the original representation.
@@ -483,8 +421,8 @@ class InputNormalizer(
             X,
             accept_sparse="csr",
             copy=copy and is_sparse,
-            dtype=FLOAT_DTYPES if xp is None else supported_float_dtypes(xp, device),
-            force_writeable=(not copy or is_sparse) and xp is None,
+            dtype=FLOAT_DTYPES if is_numpy(xp) else supported_float_dtypes(xp, device),
+            force_writeable=(not copy or is_sparse) and is_numpy(xp),
             ensure_all_finite=False,
         )
         if X.shape[1] != self.n_features_in_:
@@ -492,9 +430,7 @@ class InputNormalizer(
                 f"X has {X.shape[1]} features, but {self.__class__.__name__} "
                 f"is expecting {self.n_features_in_} features as input."
             )
-        if xp is not None:
-            return self._apply_namespace(X, xp, inverse=True)
-        return self._apply(X, copy, inverse=True)
+        return self._apply(X, copy, inverse=True, xp=xp)
 
     def _namespace_for(self, X, method):
         """X's namespace and device; an error if the statistics live elsewhere."""
@@ -504,18 +440,9 @@ class InputNormalizer(
             check_same_namespace_as(X, fitted, self, method)
         return xp, device
 
-    def _apply_namespace(self, X, xp, inverse):
-        """transform / inverse_transform of a validated array of namespace ``xp``."""
-        mean = None if self.mean_ is None else xp.astype(self.mean_, X.dtype)
-        scale = None if self.scale_ is None else xp.astype(self.scale_, X.dtype)
-        if inverse:
-            X = X if scale is None else X * scale
-            return X if mean is None else X + mean
-        X = X if mean is None else X - mean
-        return X if scale is None else X / scale
-
-    def _apply(self, X, copy, inverse):
-        """Shared body of transform and inverse_transform on validated X."""
+    def _apply(self, X, copy, inverse, xp):
+        """Shared body of transform and inverse_transform on validated X, in
+        its namespace ``xp`` (statistics fitted there: cast to X's dtype)."""
         if sparse.issparse(X):
             assert_all_finite(X.data, allow_nan=True, input_name="X")
             if self.with_mean:
@@ -535,6 +462,7 @@ class InputNormalizer(
             self.scale_ if self.with_std else None,
             copy=copy,
             inverse=inverse,
+            xp=xp,
         )
 
     def __sklearn_tags__(self):

@@ -1,8 +1,10 @@
-"""The network on other array libraries (array_api_dispatch=True).
+"""The one network on every array library (array_api_dispatch=True).
 
-References: the NumPy path (an independent implementation with in-place
-buffers and transposed activations) for the same weights and batches, and the
-NumPy backprop for each activation and loss.
+The same functions run in every namespace; NumPy's run (tested against
+scikit-learn's MLP in test_network.py and test_mlp.py) is the reference for
+the same weights and batches. array-api-strict runs the standard's code path,
+PyTorch CPU tensors run through NumPy's kernels on their own memory (lent),
+and, with lending switched off, through PyTorch's own kernels, as on a GPU.
 """
 
 import warnings
@@ -15,51 +17,46 @@ from sklearn.datasets import make_classification, make_multilabel_classification
 from sklearn.exceptions import ConvergenceWarning
 
 from sk_dlsetup import MLPFromScratch, MLPFromScratchRegressor, check_gradients
-from sk_dlsetup.neural_network._network import (
-    allocate_activations,
-    backprop,
-    layer_views,
-    parameter_blocks,
-)
-from sk_dlsetup.neural_network._xp_network import xp_backprop, xp_layers
+from sk_dlsetup.neural_network._layout import layer_views, parameter_blocks
+from sk_dlsetup.neural_network._network import allocate_activations, backprop
 
 array_api_strict = pytest.importorskip("array_api_strict")
 
 
 def _namespaces():
-    """(name, to_array, to_numpy) for every installed library; CPU only."""
-    found = [("array_api_strict", array_api_strict.asarray, np.asarray)]
+    """(id, name, to_array, to_numpy) for every installed library; CPU only."""
+    found = [
+        ("array_api_strict", "array_api_strict", array_api_strict.asarray, np.asarray)
+    ]
     try:
         import torch
     except ImportError:
         return found
-    found.append(("torch", torch.asarray, lambda a: a.numpy()))
+    to_numpy = lambda a: a.numpy()  # noqa: E731
+    found.append(("torch-lent-to-numpy", "torch", torch.asarray, to_numpy))
+    found.append(("torch-own-kernels", "torch", torch.asarray, to_numpy))
     return found
 
 
 NAMESPACES = _namespaces()
-IDS = [name for name, _, _ in NAMESPACES]
+IDS = [id_ for id_, *_ in NAMESPACES]
 
 
 @pytest.fixture(params=NAMESPACES, ids=IDS)
-def namespace(request):
-    return request.param
+def namespace(request, monkeypatch):
+    id_, name, asarray, to_numpy = request.param
+    if id_ == "torch-own-kernels":  # what a GPU runs, here on the CPU
+        from sk_dlsetup.neural_network import _mlp, _stochastic
+
+        for module in (_mlp, _stochastic):
+            monkeypatch.setattr(module, "lent_to_numpy", lambda *arrays: None)
+    return name, asarray, to_numpy
 
 
 @pytest.fixture
 def dispatch():
     with sklearn.config_context(array_api_dispatch=True):
         yield
-
-
-@pytest.fixture(params=["array API engine", "NumPy kernels on host views"])
-def engine(request, monkeypatch):
-    """On CPU both engines can run: the Array API one (what a GPU runs) and
-    NumPy's on the library's own memory (the default on the host)."""
-    from sk_dlsetup.neural_network import _xp_network
-
-    monkeypatch.setattr(_xp_network, "HOST_VIEWS", request.param != "array API engine")
-    return request.param
 
 
 def _data(kind="multiclass", n=60, seed=0):
@@ -89,13 +86,17 @@ def _quiet(fit, *args, **kwargs):
     "loss, n_outputs",
     [("log_loss", 3), ("binary_log_loss", 2), ("squared_error", 2), ("poisson", 2)],
 )
-def test_xp_backprop_equals_numpy_backprop(activation, loss, n_outputs, dispatch):
-    """Loss and gradient equal NumPy's for the same weights, weights and dropout."""
+def test_backprop_in_array_api_strict_equals_numpy(
+    activation, loss, n_outputs, dispatch
+):
+    """The one backprop, run on array-api-strict buffers, gives NumPy's loss and
+    gradient for the same weights, sample weights and dropout masks."""
     xp = array_api_strict
     rng = np.random.RandomState(0)
     units = [5, 7, 4, n_outputs]
     n = 11
-    theta = rng.randn(sum(np.prod(s) for _, _, s in parameter_blocks(units))) * 0.5
+    blocks = parameter_blocks(units)
+    theta = rng.randn(sum(np.prod(s) for _, _, s in blocks)) * 0.5
     X = rng.randn(n, 5)
     if loss == "log_loss":
         Y = np.eye(n_outputs)[rng.randint(0, n_outputs, n)]
@@ -105,21 +106,22 @@ def test_xp_backprop_equals_numpy_backprop(activation, loss, n_outputs, dispatch
         Y = np.abs(rng.randn(n, n_outputs))
     weights = rng.rand(n) + 0.5
     masks = [(rng.rand(n, u) < 0.8) / 0.8 for u in units[1:-1]]
-    grad = np.empty_like(theta)
-    buffers = allocate_activations(n, units, np.float64, dropout=True)
-    expected = backprop(
-        X, Y, layer_views(theta, parameter_blocks(units)),
-        layer_views(grad, parameter_blocks(units)), buffers,
-        activation=activation, loss=loss, alpha=0.3,
-        sample_weight=weights, keep_masks=masks,
-    )  # fmt: skip
-    value, xp_grad = xp_backprop(
-        xp, xp.asarray(X), xp.asarray(Y), xp_layers(xp, xp.asarray(theta), units),
-        activation=activation, loss=loss, alpha=0.3,
-        sample_weight=xp.asarray(weights), keep_masks=[xp.asarray(m) for m in masks],
-    )  # fmt: skip
+
+    def run(xp, asarray):
+        grad = xp.zeros(theta.shape[0], dtype=xp.float64)
+        buffers = allocate_activations(n, units, xp.float64, dropout=True, xp=xp)
+        value = backprop(
+            asarray(X), asarray(Y), layer_views(asarray(theta), blocks, xp),
+            layer_views(grad, blocks, xp), buffers,
+            activation=activation, loss=loss, alpha=0.3,
+            sample_weight=asarray(weights), keep_masks=[asarray(m) for m in masks],
+        )  # fmt: skip
+        return value, np.asarray(grad)
+
+    expected, grad = run(np, np.asarray)
+    value, xp_grad = run(xp, xp.asarray)
     assert value == pytest.approx(expected, rel=1e-12)
-    assert_allclose(np.asarray(xp_grad), grad, rtol=1e-10, atol=1e-14)
+    assert_allclose(xp_grad, grad, rtol=1e-10, atol=1e-14)
 
 
 # ------------------------------------------------------------ the estimators
@@ -140,9 +142,7 @@ def test_xp_backprop_equals_numpy_backprop(activation, loss, n_outputs, dispatch
         ("poisson", {"solver": "sgd", "learning_rate_init": 1e-3}),
     ],
 )
-def test_training_in_a_namespace_equals_numpy(
-    namespace, kind, params, dispatch, engine
-):
+def test_training_in_a_namespace_equals_numpy(namespace, kind, params, dispatch):
     """Same random_state: the same initial weights, batches, masks and split,
     so the same trained weights to floating-point accuracy."""
     name, asarray, to_numpy = namespace
@@ -193,7 +193,7 @@ def test_same_random_state_same_initial_weights(namespace, dispatch):
         assert_array_equal(to_numpy(W), W_ref)  # the very same draws
 
 
-def test_float32_stays_float32(namespace, dispatch, engine):
+def test_float32_stays_float32(namespace, dispatch):
     name, asarray, to_numpy = namespace
     X, y = _data()
     X32 = X.astype(np.float32)
@@ -225,7 +225,7 @@ def test_lbfgs_runs_in_float64_numpy_and_comes_back(namespace, dispatch):
     assert_allclose(W, reference.coefs_[0], rtol=1e-3, atol=1e-4)
 
 
-def test_partial_fit_and_predict_in_the_namespace(namespace, dispatch, engine):
+def test_partial_fit_and_predict_in_the_namespace(namespace, dispatch):
     name, asarray, to_numpy = namespace
     X, y = _data()
     model = MLPFromScratch((5,), random_state=0)
@@ -251,7 +251,7 @@ def test_objective_and_gradient_check_run_in_float64_numpy(namespace, dispatch):
     assert report.passed and report.difference < 1e-8
 
 
-def test_divergence_in_a_namespace_keeps_finite_weights(namespace, dispatch, engine):
+def test_divergence_in_a_namespace_keeps_finite_weights(namespace, dispatch):
     name, asarray, to_numpy = namespace
     rng = np.random.RandomState(0)
     X = np.finfo(np.float64).max * rng.uniform(size=(10, 2))
@@ -301,9 +301,9 @@ def test_pipeline_checker_and_layer_statistics_take_namespace_arrays(
     }
 
 
-def test_host_views_share_the_memory_training_writes(namespace, dispatch):
-    """With NumPy's kernels on host views, theta's updates land in the
-    library's own arrays: the fitted weights are the library's, trained."""
+def test_training_writes_the_librarys_own_arrays(namespace, dispatch):
+    """Wherever the arithmetic runs (NumPy's kernels on lent memory, or the
+    library's own), the fitted weights are the library's arrays, trained."""
     name, asarray, to_numpy = namespace
     X, y = _data()
     model = MLPFromScratch((5,), max_iter=2, random_state=0)

@@ -183,9 +183,12 @@ class MLPFromScratch(ClassifierMixin, _BaseMLPFromScratch):
     Notes
     -----
     float32 input trains in float32 (float32 weights); anything else in
-    float64. If the loss or the weights become non-finite, training stops,
-    the weights of the last finite epoch are kept, and a ``ConvergenceWarning``
-    says what to try.
+    float64. If the loss, a gradient or the weights become non-finite
+    (divergence, and nothing else: a finite loss that grows never stops
+    training), ``fit`` raises ``ValueError`` ("Solver produced non-finite
+    parameter weights", as scikit-learn) saying what to try; the weights of
+    the last finite epoch are kept (``partial_fit`` and ``warm_start`` keep
+    those from before the call).
 
     References
     ----------

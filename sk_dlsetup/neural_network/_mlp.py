@@ -240,8 +240,10 @@ class _BaseMLPFromScratch(MLPValidationMixin, CallbackSupportMixin, BaseEstimato
         Parameters
         ----------
         X : array-like of shape (n_samples, n_features)
-            The input data. The network is evaluated in X's dtype (float32 or
-            float64), so float64 X gives a float64 evaluation of a float32 model.
+            The input data. A NumPy or sparse X is evaluated in its dtype
+            (float32 or float64), so float64 X gives a float64 evaluation of a
+            float32 model; arrays of other libraries come to the host in
+            float64 NumPy (gradient checks run there).
         y : array-like of shape (n_samples,) or (n_samples, n_outputs)
             The targets, encoded as in :meth:`fit`.
         sample_weight : array-like of shape (n_samples,), default=None

@@ -15,6 +15,7 @@ objective, for its multi-output squared-error gradient (scikit-learn issue #8349
 import warnings
 
 import numpy as np
+from _versions import SKLEARN_1_7
 from scipy.special import expit
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.exceptions import ConvergenceWarning
@@ -227,8 +228,10 @@ class SklearnMLPObjective:
         deltas = [None] * (n_layers - 1)
         coef_grads = [np.empty_like(W) for W in self.mlp.coefs_]
         intercept_grads = [np.empty_like(b) for b in self.mlp.intercepts_]
+        # scikit-learn 1.7 added sample_weight as _backprop's third argument.
+        weights = (None,) if SKLEARN_1_7 else ()
         loss, coef_grads, intercept_grads = self.mlp._backprop(
-            self.X, self.Y, None, activations, deltas, coef_grads, intercept_grads
+            self.X, self.Y, *weights, activations, deltas, coef_grads, intercept_grads
         )
         grads = [a.ravel() for W, b in zip(coef_grads, intercept_grads) for a in (W, b)]
         return float(loss), np.concatenate(grads)

@@ -8,6 +8,7 @@ import warnings
 
 import numpy as np
 import pytest
+from _versions import SKLEARN_1_7, skip_unless_sklearn_1_7
 from sklearn.base import is_classifier
 from sklearn.datasets import (
     make_classification,
@@ -121,7 +122,12 @@ def _sklearn_twin(model, X, y):
     copies of ``model``'s.
     """
     estimator = MLPClassifier if is_classifier(model) else MLPRegressor
-    loss = {} if is_classifier(model) else {"loss": model.loss}
+    loss = {}
+    if not is_classifier(model):
+        if SKLEARN_1_7:
+            loss = {"loss": model.loss}
+        elif model.loss != "squared_error":
+            skip_unless_sklearn_1_7(f"MLPRegressor(loss={model.loss!r})")
     twin = estimator(
         hidden_layer_sizes=model.hidden_layer_sizes,
         activation=model.activation,
@@ -149,6 +155,10 @@ def _sklearn_backprop(twin, X, y, sample_weight=None):
     deltas = [None] * (n_layers - 1)
     coef_grads = [np.empty_like(W) for W in twin.coefs_]
     intercept_grads = [np.empty_like(b) for b in twin.intercepts_]
+    if not SKLEARN_1_7:
+        if sample_weight is not None:
+            skip_unless_sklearn_1_7("sample_weight in MLP._backprop")
+        return twin._backprop(X, Y, activations, deltas, coef_grads, intercept_grads)
     return twin._backprop(
         X, Y, sample_weight, activations, deltas, coef_grads, intercept_grads
     )

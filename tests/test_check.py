@@ -6,6 +6,7 @@ import zlib
 import numpy as np
 import pytest
 from _toy_models import BUGS, SklearnMLPObjective, ToyNet
+from _versions import check_grad_random
 from scipy.optimize import approx_fprime, check_grad
 
 from sk_dlsetup import MLPFromScratch, check_gradients
@@ -185,7 +186,11 @@ def test_check_gradients_agrees_with_scipy_random_direction(binary_data):
     theta = objective.theta0
     eps = np.sqrt(np.finfo(float).eps)
     value = check_grad(
-        objective.loss, objective.gradient, theta, direction="random", rng=7
+        objective.loss,
+        objective.gradient,
+        theta,
+        direction="random",
+        **check_grad_random(7),
     )
     v = np.random.default_rng(7).standard_normal(theta.size)  # scipy's direction
     forward = approx_fprime(np.zeros(1), lambda w: objective.loss(theta + w * v), eps)[

@@ -1,5 +1,6 @@
 """scikit-learn's own estimator checks over every public estimator."""
 
+from _versions import ARRAY_API_DISPATCH, SKLEARN_1_7
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from sk_dlsetup import (
@@ -26,10 +27,24 @@ ESTIMATORS = [
 
 # Checks expected to fail, each with its reason: {estimator class name: {check: why}}.
 EXPECTED_FAILED_CHECKS = {}
+if not SKLEARN_1_7:
+    # scikit-learn 1.6 feeds sparse data to this check whatever the estimator's
+    # input tags say; StandardScaler (with_mean=True) fails it there alike.
+    EXPECTED_FAILED_CHECKS["InputNormalizer"] = {
+        "check_sample_weight_equivalence_on_sparse_data": (
+            "scikit-learn < 1.7 ignores tags.input_tags.sparse here"
+        )
+    }
 
 
 def _expected_failed_checks(estimator):
-    return EXPECTED_FAILED_CHECKS.get(type(estimator).__name__, {})
+    expected = dict(EXPECTED_FAILED_CHECKS.get(type(estimator).__name__, {}))
+    if not ARRAY_API_DISPATCH:
+        expected["check_array_api_input"] = (
+            "scikit-learn cannot dispatch arrays here: it needs array-api-compat "
+            "and, before 1.7, scipy >= 1.14"
+        )
+    return expected
 
 
 @parametrize_with_checks(ESTIMATORS, expected_failed_checks=_expected_failed_checks)

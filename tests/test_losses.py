@@ -4,6 +4,7 @@ import warnings
 
 import numpy as np
 import pytest
+from _versions import SKLEARN_1_7, skip_unless_sklearn_1_7
 from numpy.testing import assert_allclose
 from scipy.special import expit
 from sklearn.neural_network._base import ACTIVATIONS as SK_ACTIVATIONS
@@ -44,6 +45,8 @@ IDS = [
 
 def _sklearn_output(loss, Z):
     """scikit-learn's output activation for ``loss`` applied to a copy of Z."""
+    if LOSSES[loss].output_name not in SK_ACTIVATIONS:
+        skip_unless_sklearn_1_7(f"{LOSSES[loss].output_name!r} output activation")
     out = Z.copy()
     SK_ACTIVATIONS[LOSSES[loss].output_name](out)
     return out
@@ -73,6 +76,15 @@ def test_loss_per_sample_matches_sklearn_and_closed_form(loss, n_outputs, rng):
     assert_allclose(per_sample, _closed_form(loss, Z, Y), rtol=1e-12)
 
 
+def _sklearn_loss(loss, Y, P, sample_weight):
+    """scikit-learn's LOSS_FUNCTIONS value (sample weights since 1.7)."""
+    if SKLEARN_1_7:
+        return SK_LOSSES[loss](Y, P, sample_weight)
+    if sample_weight is not None:
+        skip_unless_sklearn_1_7("sample_weight in its loss functions")
+    return SK_LOSSES[loss](Y, P)
+
+
 @pytest.mark.parametrize("weighted", [False, True], ids=["unweighted", "weighted"])
 @pytest.mark.parametrize("loss, n_outputs", CASES, ids=IDS)
 def test_loss_data_loss_matches_sklearn(loss, n_outputs, weighted, rng):
@@ -80,7 +92,7 @@ def test_loss_data_loss_matches_sklearn(loss, n_outputs, weighted, rng):
     Z = rng.uniform(-3, 3, size=(N_SAMPLES, n_outputs))
     Y = _targets(loss, rng, n_outputs)
     sw = rng.uniform(0, 3, size=N_SAMPLES) if weighted else None
-    expected = SK_LOSSES[loss](Y, _sklearn_output(loss, Z), sw)
+    expected = _sklearn_loss(loss, Y, _sklearn_output(loss, Z), sw)
     value = inplace_data_loss_and_delta(Z.copy(), Y, loss, sw)
     assert isinstance(value, float)
     assert_allclose(value, expected, rtol=1e-12)
@@ -188,7 +200,7 @@ def test_loss_float32_delta_stays_float32(loss, n_outputs, rng):
         Z32, Y.astype(np.float32), loss, sw.astype(np.float32)
     )
     assert Z32.dtype == np.float32
-    expected = SK_LOSSES[loss](Y, _sklearn_output(loss, Z), sw)
+    expected = _sklearn_loss(loss, Y, _sklearn_output(loss, Z), sw)
     assert_allclose(value32, expected, rtol=1e-5)
 
 

@@ -14,6 +14,7 @@ import numpy as np
 import pytest
 import scipy.optimize
 from _epoch_replay import replay_sgd_epoch
+from _versions import skip_unless_sklearn_1_7
 from numpy.testing import assert_allclose, assert_array_equal
 from scipy.special import expit, log_expit, log_softmax
 from sklearn import config_context
@@ -82,13 +83,17 @@ def _fit_both_from_same_weights(X, y, task, n_epochs, sample_weight=None, **para
     """
     ours_cls, theirs_cls = _estimators(task)
     theirs = theirs_cls(max_iter=1, random_state=0, **params)
-    theirs.fit(X, y, sample_weight=sample_weight)
+    weights = {}
+    if sample_weight is not None:
+        skip_unless_sklearn_1_7("sample_weight in MLP.fit")
+        weights = {"sample_weight": sample_weight}
+    theirs.fit(X, y, **weights)
     if hasattr(theirs, "loss_curve_"):
         theirs.t_, theirs.loss_curve_, theirs.best_loss_ = 0, [], np.inf
     ours = ours_cls(max_iter=n_epochs, **params).initialize(X, y)
     _copy_weights(theirs, ours)
     theirs.set_params(warm_start=True, max_iter=n_epochs)
-    theirs.fit(X, y, sample_weight=sample_weight)
+    theirs.fit(X, y, **weights)
     ours.fit(X, y, sample_weight=sample_weight)
     return ours, theirs
 

@@ -12,6 +12,7 @@ import warnings
 import numpy as np
 import pytest
 import sklearn
+from _versions import requires_array_api_dispatch
 from numpy.testing import assert_allclose, assert_array_equal
 from sklearn.datasets import make_classification, make_multilabel_classification
 from sklearn.exceptions import ConvergenceWarning
@@ -19,6 +20,8 @@ from sklearn.exceptions import ConvergenceWarning
 from sk_dlsetup import MLPFromScratch, MLPFromScratchRegressor, check_gradients
 from sk_dlsetup.neural_network._layout import layer_views, parameter_blocks
 from sk_dlsetup.neural_network._network import allocate_activations, backprop
+
+pytestmark = requires_array_api_dispatch
 
 array_api_strict = pytest.importorskip("array_api_strict")
 

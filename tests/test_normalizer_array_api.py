@@ -9,10 +9,13 @@ import contextlib
 import numpy as np
 import pytest
 import sklearn
+from _versions import requires_array_api_dispatch
 from numpy.testing import assert_allclose
 from sklearn.preprocessing import StandardScaler
 
 from sk_dlsetup import InputNormalizer
+
+pytestmark = requires_array_api_dispatch
 
 test_data = pytest.importorskip("sklearn.preprocessing.tests.test_data")
 array_api_strict = pytest.importorskip("array_api_strict")

@@ -3,6 +3,7 @@
 import numpy as np
 import pytest
 import scipy.optimize
+from _versions import check_grad_random
 from numpy.testing import assert_allclose, assert_array_equal
 from sklearn.exceptions import NotFittedError
 
@@ -128,7 +129,7 @@ def test_objective_passes_scipy_check_grad(request, activation, task, rng):
     error = scipy.optimize.check_grad(obj.loss, obj.gradient, obj.theta0)
     assert error / grad_norm < 1e-5
     error = scipy.optimize.check_grad(
-        obj.loss, obj.gradient, obj.theta0, direction="random", rng=0
+        obj.loss, obj.gradient, obj.theta0, direction="random", **check_grad_random(0)
     )
     assert error / grad_norm < 1e-5
 

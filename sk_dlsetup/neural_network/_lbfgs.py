@@ -29,13 +29,11 @@ def fit_lbfgs(model, state, objective, tasks=NO_TASKS):
     last_finite = [objective.theta0.copy()]
 
     def record(intermediate_result):
-        if np.isfinite(intermediate_result.fun) and np.all(
-            np.isfinite(intermediate_result.x)
-        ):
-            last_finite[0] = intermediate_result.x.copy()
-        model.loss_curve_.append(float(intermediate_result.fun))
+        theta, loss = _iterate(intermediate_result, objective)
+        if np.isfinite(loss) and np.all(np.isfinite(theta)):
+            last_finite[0] = theta.copy()
+        model.loss_curve_.append(float(loss))
         if model.record_layer_stats:
-            theta = intermediate_result.x
             # The objective caches its last evaluation: this iterate's.
             grad = objective.gradient(theta)
             state.layer_history.record(
@@ -48,7 +46,7 @@ def fit_lbfgs(model, state, objective, tasks=NO_TASKS):
                 "Iteration %d, loss = %.8f"
                 % (len(model.loss_curve_), model.loss_curve_[-1])
             )
-        stop = tasks.end(intermediate_result.x)
+        stop = tasks.end(theta)
         tasks.begin()
         if stop:
             stopped_by_callback[0] = True
@@ -94,3 +92,23 @@ def fit_lbfgs(model, state, objective, tasks=NO_TASKS):
     model.loss_ = float(result.fun)
     model.best_loss_ = min(model.loss_curve_, default=model.loss_)
     return result.x
+
+
+def _iterate(intermediate_result, objective):
+    """``(theta, J(theta))`` of the iterate scipy hands the callback.
+
+    scipy >= 1.11 passes an ``OptimizeResult`` to a callback whose argument is
+    named ``intermediate_result``; older scipy passes the iterate alone, whose
+    loss the objective has cached (L-BFGS-B's last evaluation is the iterate
+    it accepts).
+
+    Examples
+    --------
+    >>> from types import SimpleNamespace
+    >>> objective = SimpleNamespace(loss=lambda theta: float(theta.sum()))
+    >>> _iterate(np.array([1.0, 2.0]), objective)
+    (array([1., 2.]), 3.0)
+    """
+    if isinstance(intermediate_result, np.ndarray):
+        return intermediate_result, objective.loss(intermediate_result)
+    return intermediate_result.x, intermediate_result.fun

@@ -295,3 +295,59 @@ def test_progress_bar_runs_through_a_fit(iris, capsys):
     mlp = MLPFromScratch((8,), max_iter=3, random_state=0)
     _quiet_fit(mlp.set_callbacks(ProgressBar()), X, y)
     assert "MLPFromScratch - fit" in capsys.readouterr().out
+
+
+def test_scoring_monitor_on_a_gradient_checker(iris):
+    """ScoringMonitor on a GradientChecker (its root task used to end before
+    estimator_ existed, an AttributeError): the fit is scored as the fitted
+    checker scores."""
+    X, y = iris
+    monitor = ScoringMonitor(scoring="accuracy")
+    checker = GradientChecker(MLPFromScratch((8,), max_iter=3, random_state=0, tol=0))
+    _quiet_fit(checker.set_callbacks(monitor), X, y)
+    (row,) = monitor.get_logs().data
+    assert row["estimator_name"] == "GradientChecker" and row["task_name"] == "fit"
+    assert row["accuracy"] == accuracy_score(y, checker.predict(X))
+    assert checker.estimator_.n_iter_ == 3
+
+
+def _checked_pipeline(callback=None):
+    checker = GradientChecker(MLPFromScratch((8,), max_iter=2, random_state=0, tol=0))
+    if callback is not None:
+        checker.set_callbacks(callback)
+    return make_pipeline(InputNormalizer(), checker)
+
+
+def _search(pipeline):
+    return GridSearchCV(
+        pipeline, {"gradientchecker__estimator__alpha": [1e-4, 1e-2]}, cv=2
+    )
+
+
+def test_scoring_monitor_on_a_checker_in_pipeline_and_grid_search(iris):
+    """ScoringMonitor on a checker inside a Pipeline and a GridSearchCV: every
+    fit runs to the end and is scored as the fitted checker scores."""
+    X, y = iris
+    monitor = ScoringMonitor(scoring="accuracy")
+    pipeline = _quiet_fit(_checked_pipeline(monitor), X, y)
+    search = _quiet_fit(_search(_checked_pipeline(monitor)), X, y)
+    assert search.best_estimator_[-1].reports_["fitted"].passed
+    pipeline_log, search_log = monitor.get_logs(select="all")
+    assert [r["accuracy"] for r in pipeline_log.data] == [pipeline.score(X, y)]
+    # 2 candidates x 2 folds, and the refit on all of X
+    assert len(search_log.data) == 5
+    refit_score = search.best_estimator_.score(X, y)
+    assert refit_score in [r["accuracy"] for r in search_log.data]
+
+
+def test_progress_bar_through_a_checker_in_pipeline_and_grid_search(iris, capsys):
+    """ProgressBar (auto-propagated: set on the outermost estimator) follows a
+    checker inside a Pipeline and a GridSearchCV: every fit runs to the end."""
+    pytest.importorskip("rich")
+    X, y = iris
+    _quiet_fit(_checked_pipeline().set_callbacks(ProgressBar()), X, y)
+    search = _search(_checked_pipeline()).set_callbacks(ProgressBar())
+    _quiet_fit(search, X, y)
+    out = capsys.readouterr().out
+    assert out.count("GradientChecker - fit") >= 2  # the pipeline, the search
+    assert search.best_estimator_[-1].reports_["fitted"].passed

@@ -257,11 +257,13 @@ def test_main_non_numeric_feature(capsys, tmp_path):
 
 
 def test_main_missing_feature_value(capsys, tmp_path):
-    """An empty or NaN feature value: exit 2, asking to impute."""
+    """An empty or NaN feature value: exit 2, called a missing value (not a
+    non-numeric column), asking to impute."""
     rows = [[i, "" if i == 2 else i, i % 2] for i in range(12)]
     path = _write_csv(tmp_path / "holes.csv", ["x", "z", "y"], rows)
     status, _, err = _run(capsys, "--csv", str(path), "--target", "y")
-    _assert_clean_error(status, err, "feature column 'z' is not numeric")
+    _assert_clean_error(status, err, "feature column 'z' has a missing value")
+    assert "line 4: an empty cell" in err and "Impute" in err
     rows[4][1] = "nan"
     rows[2][1] = 2
     _write_csv(path, ["x", "z", "y"], rows)

@@ -18,6 +18,7 @@ from sklearn.datasets import make_classification, make_multilabel_classification
 from sklearn.exceptions import ConvergenceWarning
 
 from sk_dlsetup import MLPFromScratch, MLPFromScratchRegressor, check_gradients
+from sk_dlsetup._namespaces import namespace_of
 from sk_dlsetup.neural_network._layout import layer_views, parameter_blocks
 from sk_dlsetup.neural_network._network import allocate_activations, backprop
 
@@ -239,6 +240,24 @@ def test_partial_fit_and_predict_in_the_namespace(namespace, dispatch):
     assert set(np.unique(to_numpy(labels))) <= set(np.unique(y))
     with pytest.raises(ValueError, match="must use the same namespace"):
         model.predict(X)
+
+
+def test_partial_fit_takes_classes_from_the_namespace(namespace, dispatch):
+    """classes= as an array of the namespace (xp.unique_values(y)) works as NumPy
+    classes do: the same model, to floating-point accuracy."""
+    name, asarray, to_numpy = namespace
+    X, y = _data()
+    with sklearn.config_context(array_api_dispatch=False):
+        reference = MLPFromScratch((5,), random_state=0)
+        for _ in range(2):
+            reference.partial_fit(X, y, classes=np.unique(y))
+    model = MLPFromScratch((5,), random_state=0)
+    X_ns, y_ns = asarray(X), asarray(y)
+    xp, _ = namespace_of(y_ns)
+    for _ in range(2):
+        model.partial_fit(X_ns, y_ns, classes=xp.unique_values(y_ns))
+    assert_array_equal(model.classes_, reference.classes_)
+    assert_allclose(to_numpy(model.coefs_[0]), reference.coefs_[0], rtol=1e-9)
 
 
 def test_objective_and_gradient_check_run_in_float64_numpy(namespace, dispatch):

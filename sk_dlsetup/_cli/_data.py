@@ -67,6 +67,11 @@ def _raise_first_bad_cell(cells, features, path):
     """Name the first cell, column by column, that is no finite number."""
     for j, column in enumerate(features):
         for i, text in enumerate(cells[:, j].tolist()):
+            if text == "":
+                raise DataError(
+                    f"feature column {column!r} has a missing value ({path}, line "
+                    f"{i + 2}: an empty cell). Impute or drop it first."
+                )
             try:
                 value = float(text)
             except ValueError:

@@ -310,6 +310,8 @@ class MLPFromScratch(ClassifierMixin, _BaseMLPFromScratch):
             The updated model.
         """
         first_call = getattr(self, "classes_", None) is None
+        if classes is not None:  # labels are encoded on the host, any namespace
+            classes = to_numpy(classes)
         if first_call and classes is None:
             raise ValueError("classes must be passed on the first call to partial_fit.")
         if (

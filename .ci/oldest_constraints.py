@@ -7,8 +7,9 @@ rather than assumed.
 
 import re
 import sys
-import tomllib
 from pathlib import Path
+
+import tomllib
 
 project = tomllib.loads(Path(sys.argv[1]).read_text())["project"]
 for requirement in project["dependencies"]:

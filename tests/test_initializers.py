@@ -16,6 +16,8 @@ from sk_dlsetup.neural_network._initializers import INITIALIZERS, initialize_wei
 
 N_SE = 5
 
+GAUSSIAN = ["he", "random", "xavier"]
+
 EXPECTED_STD = {
     "he": lambda fan_in: np.sqrt(2.0 / fan_in),
     "xavier": lambda fan_in: np.sqrt(1.0 / fan_in),
@@ -30,7 +32,7 @@ def _assert_normal_sample(W, sigma):
     assert abs(W.std() - sigma) < N_SE * sigma / np.sqrt(2 * n)
 
 
-@pytest.mark.parametrize("name", sorted(INITIALIZERS))
+@pytest.mark.parametrize("name", GAUSSIAN)
 @pytest.mark.parametrize("fan_in", [50, 2000])
 def test_initializer_std_matches_formula(name, fan_in):
     """Wide layers: empirical std of W within 5 standard errors of the formula."""
@@ -47,7 +49,7 @@ def test_initializer_tolerance_separates_the_schemes():
         _assert_normal_sample(W_he, EXPECTED_STD["xavier"](fan_in))
 
 
-@pytest.mark.parametrize("name", sorted(INITIALIZERS))
+@pytest.mark.parametrize("name", GAUSSIAN)
 def test_initializer_layers_follow_their_own_fan_in(name):
     """initialize_weights scales every layer, output included, by its own fan-in."""
     layer_units = [3000, 60, 2]
@@ -151,3 +153,77 @@ def test_initializer_estimator_weights_reproducible_from_random_state(
     b = MLPFromScratch((4, 3), init=init, random_state=0).initialize(X, y)
     for W_a, W_b in zip(a.coefs_ + a.intercepts_, b.coefs_ + b.intercepts_):
         assert_array_equal(W_a, W_b)
+
+
+# ------------------------------------------------------------ for depth
+
+
+@pytest.mark.parametrize(
+    "activation, gain", [("relu", np.sqrt(2.0)), ("tanh", 1.0), ("logistic", 1.0)]
+)
+def test_orthogonal_is_gain_times_orthonormal(activation, gain):
+    """W.T @ W = gain^2 I (tall), W @ W.T = gain^2 I (wide), the output layer's
+    gain 1: the closed form of 'orthogonal', to round-off."""
+    layer_units = [20, 12, 30, 5]
+    coefs, intercepts = initialize_weights(
+        "orthogonal", layer_units, np.random.RandomState(0), np.float64, activation
+    )
+    gains = [gain, gain, 1.0]
+    for W, g in zip(coefs, gains):
+        fan_in, fan_out = W.shape
+        gram = W.T @ W if fan_in >= fan_out else W @ W.T
+        np.testing.assert_allclose(gram, g**2 * np.eye(min(W.shape)), atol=1e-13)
+    assert all(not b.any() for b in intercepts)
+
+
+def test_orthogonal_is_haar_distributed():
+    """Signs of R's diagonal fixed: a column's first entry is positive or
+    negative alike (unfixed QR would bias it), over many draws."""
+    rng = np.random.RandomState(0)
+    firsts = [INITIALIZERS["orthogonal"](6, 3, rng)[0, 0] for _ in range(2000)]
+    share = np.mean(np.array(firsts) > 0)
+    assert abs(share - 0.5) < N_SE * 0.5 / np.sqrt(2000)
+
+
+@pytest.mark.parametrize("activation", ["relu", "tanh", "logistic", "identity"])
+def test_lsuv_gives_unit_preactivation_variance(activation):
+    """Each layer's pre-activation variance (over rows x units) is 1 within 0.05
+    on the rows used, computed here by a plain forward pass."""
+    rng = np.random.RandomState(0)
+    X = rng.standard_normal((300, 8)) * [1, 3, 10, 0.1, 1, 1, 2, 5] + 4.0
+    y = rng.randint(0, 3, 300)
+    model = MLPFromScratch(
+        (16, 16, 16), activation=activation, init="lsuv", random_state=0
+    ).initialize(X, y)
+    g = {
+        "relu": lambda Z: np.maximum(Z, 0),
+        "tanh": np.tanh,
+        "logistic": lambda Z: 1 / (1 + np.exp(-Z)),
+        "identity": lambda Z: Z,
+    }[activation]
+    A = X
+    for layer, (W, b) in enumerate(zip(model.coefs_, model.intercepts_)):
+        Z = A @ W + b
+        assert abs(Z.var() - 1.0) <= 0.05, (layer, Z.var())
+        A = g(Z)
+
+
+def test_lsuv_measures_on_at_most_1024_rows_drawn_with_random_state():
+    """On more rows, the variance is 1 on the 1,024 drawn with random_state (the
+    same draw after the weights), and the same random_state gives the same W."""
+    rng = np.random.RandomState(0)
+    X = rng.standard_normal((3000, 5)) * np.linspace(0.5, 4, 5)
+    y = rng.randint(0, 2, 3000)
+    model = MLPFromScratch((8,), init="lsuv", random_state=3).initialize(X, y)
+    again = MLPFromScratch((8,), init="lsuv", random_state=3).initialize(X, y)
+    assert_array_equal(model.coefs_[0], again.coefs_[0])
+    stream = check_random_state(3)
+    for fan_in, fan_out in ((5, 8), (8, 1)):
+        INITIALIZERS["orthogonal"](fan_in, fan_out, stream)
+    rows = np.sort(stream.choice(3000, 1024, replace=False))
+    assert abs((X[rows] @ model.coefs_[0]).var() - 1.0) <= 0.05
+
+
+def test_lsuv_without_data_is_a_clear_error():
+    with pytest.raises(ValueError, match="lsuv.*needs X"):
+        initialize_weights("lsuv", [3, 2], np.random.RandomState(0), np.float64)

@@ -185,16 +185,19 @@ def test_training_in_a_namespace_equals_numpy(namespace, kind, params, dispatch)
     assert_allclose(to_numpy(out), getattr(reference, method)(X), rtol=1e-9, atol=1e-12)
 
 
-def test_same_random_state_same_initial_weights(namespace, dispatch):
+@pytest.mark.parametrize("init", ["he", "orthogonal", "lsuv"])
+def test_same_random_state_same_initial_weights(namespace, dispatch, init):
+    """The same draws in every namespace, the data-dependent 'lsuv' included."""
     name, asarray, to_numpy = namespace
     X, y = _data()
+    params = dict(hidden_layer_sizes=(5,), init=init, random_state=3)
     with sklearn.config_context(array_api_dispatch=False):
-        reference = MLPFromScratch((5,), random_state=3).initialize(X, y)
-    model = MLPFromScratch((5,), random_state=3).initialize(asarray(X), asarray(y))
+        reference = MLPFromScratch(**params).initialize(X, y)
+    model = MLPFromScratch(**params).initialize(asarray(X), asarray(y))
     for W, W_ref in zip(
         model.coefs_ + model.intercepts_, reference.coefs_ + reference.intercepts_
     ):
-        assert_array_equal(to_numpy(W), W_ref)  # the very same draws
+        assert_allclose(to_numpy(W), W_ref, rtol=1e-15)  # the very same draws
 
 
 def test_float32_stays_float32(namespace, dispatch):

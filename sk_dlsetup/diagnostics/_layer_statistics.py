@@ -8,7 +8,7 @@ from sklearn.utils import gen_batches
 from sklearn.utils.validation import check_array, check_is_fitted
 
 from .._compat import _safe_indexing
-from .._namespaces import namespace_of, to_numpy
+from .._namespaces import is_numpy, namespace_of, to_numpy
 from ..neural_network._layout import block_norms, layer_views, pack, parameter_blocks
 from ..neural_network._losses import OUTPUTS
 from ..neural_network._network import allocate_activations, forward, rows_per_chunk
@@ -119,7 +119,7 @@ def layer_statistics(estimator, X, y=None):
     """
     estimator, X = final_step(estimator, X)
     check_is_fitted(estimator, "coefs_")
-    if namespace_of(X, estimator.coefs_[0])[0] is not None:
+    if not is_numpy(namespace_of(X, estimator.coefs_[0])[0]):
         # Diagnostics run in NumPy: arrays of other libraries (and weights
         # trained there) are read on the host, as gradient checks are.
         estimator = copy.copy(estimator)

@@ -63,7 +63,8 @@ class MLPFromScratch(ClassifierMixin, _BaseMLPFromScratch):
         The ith element is the number of units in the ith hidden layer.
     activation : {'relu', 'tanh', 'logistic', 'identity'}, default='relu'
         Activation of the hidden layers.
-    init : {'he', 'xavier', 'random'} or callable, default='he'
+    init : {'he', 'xavier', 'random', 'orthogonal', 'lsuv'} or callable, \
+            default='he'
         Weight initialization of every layer, output layer included; biases
         start at 0. With ``n_in`` the layer's fan-in:
 
@@ -74,6 +75,14 @@ class MLPFromScratch(ClassifierMixin, _BaseMLPFromScratch):
           Glorot-*uniform* for every activation;
         - 'random': ``W ~ N(0, 0.01^2)``: small random numbers, fine for
           shallow nets, vanishing signal in deep ones;
+        - 'orthogonal' (Saxe et al., 2014), for depth: ``W = gain * Q`` with
+          orthonormal columns or rows (QR of a Gaussian draw, signs fixed),
+          gain ``sqrt(2)`` for relu and 1 otherwise, 1 for the output layer;
+          with tanh the input-output Jacobian stays near-isometric with depth;
+        - 'lsuv' (Mishkin and Matas, 2016): orthogonal with gain 1, then each
+          layer from the input rescaled until its pre-activation variance on
+          (at most 1,024, drawn with ``random_state``) training rows is 1
+          within 0.05, for any activation; data-dependent;
         - a callable ``init(fan_in, fan_out, rng) -> ndarray`` of shape
           ``(fan_in, fan_out)``, ``rng`` being the ``numpy.random.RandomState``
           that ``check_random_state(random_state)`` gives.

@@ -330,7 +330,13 @@ class _BaseMLPFromScratch(MLPValidationMixin, CallbackSupportMixin, BaseEstimato
         # Drawn by NumPy in every namespace: the same random_state gives the
         # same initial weights on any library and device.
         coefs, intercepts = initialize_weights(
-            self.init, layer_units, rng, np.dtype(numpy_dtype(X))
+            self.init,
+            layer_units,
+            rng,
+            np.dtype(numpy_dtype(X)),
+            activation=self.activation,
+            # LSUV measures on the host (a NumPy copy of at most 1,024 rows).
+            X=to_numpy(X) if self.init == "lsuv" else None,
         )
         xp, device = namespace_of(X)
         self.coefs_ = arrays_in(coefs, xp, device, X.dtype)

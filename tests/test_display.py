@@ -387,3 +387,66 @@ def test_package_imports_without_matplotlib():
         [sys.executable, "-c", code], capture_output=True, text=True, check=True
     )
     assert result.stdout.strip() == "LayerStatisticsDisplay"
+
+
+# ------------------------------------------------ on what users fit (issue 25)
+
+
+@pytest.fixture
+def quick_start(binary_data):
+    """The README's quick start: normalizer then a checked network, fitted."""
+    X, y = binary_data
+    checked = GradientChecker(
+        MLPFromScratch((6, 6), max_iter=5, random_state=0, record_layer_stats=True)
+    )
+    model = make_pipeline(InputNormalizer(), checked)
+    with pytest.warns(ConvergenceWarning):
+        model.fit(X, y)
+    return model, X, y
+
+
+def test_diagnostics_accept_the_quick_start_pipeline_and_its_checker(
+    pyplot, quick_start
+):
+    """layer_statistics and every Display on the fitted Pipeline, and on its
+    GradientChecker with X normalized: the numbers of the network inside, as
+    computed on it directly (X through the normalizer)."""
+    model, X, y = quick_start
+    checker, network = model[-1], model[-1].estimator_
+    X_normalized = model[0].transform(X)
+    expected = layer_statistics(network, X_normalized, y)
+    assert layer_statistics(model, X, y) == expected
+    assert layer_statistics(checker, X_normalized, y) == expected
+    for fitted, X_in in ((model, X), (checker, X_normalized)):
+        display = LayerStatisticsDisplay.from_estimator(fitted, X_in, y)
+        assert display.stats == expected
+        history = LayerHistoryDisplay.from_estimator(fitted)
+        assert_allclose(
+            history.lines_[1].get_ydata(), network.layer_stats_["dW_norm"][:, 0]
+        )
+        checks = GradientCheckDisplay.from_checker(
+            fitted if fitted is checker else model
+        )
+        assert list(checks.bars_) == ["init", "fitted"]
+        report = GradientCheckDisplay.from_estimator(fitted, X_in, y).reports
+        (only,) = report.values()
+        assert only.difference == check_gradients(network, X_normalized, y).difference
+
+
+def test_diagnostics_reject_what_they_cannot_read(pyplot, binary_data):
+    """A scikit-learn model, an unfitted checker, a checker that ran no check:
+    clear errors naming what is accepted."""
+    from sklearn.linear_model import LogisticRegression
+
+    X, y = binary_data
+    with pytest.raises(TypeError, match="takes an MLPFromScratch .* got Logistic"):
+        layer_statistics(LogisticRegression().fit(X, y), X)
+    with pytest.raises(NotFittedError, match="GradientChecker is not fitted"):
+        layer_statistics(GradientChecker(MLPFromScratch()), X)
+    with pytest.raises(TypeError, match="takes a fitted GradientChecker"):
+        GradientCheckDisplay.from_checker(MLPFromScratch())
+    silent = GradientChecker(MLPFromScratch((4,), max_iter=2), check_at=())
+    with pytest.warns(ConvergenceWarning):
+        silent.fit(X, y)
+    with pytest.raises(ValueError, match=r"ran no check \(check_at=\(\)\)"):
+        GradientCheckDisplay.from_checker(silent)

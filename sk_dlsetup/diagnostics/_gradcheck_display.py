@@ -3,6 +3,7 @@
 import numpy as np
 
 from ..gradcheck import check_gradients
+from ._estimators import checker_of, unwrap
 from ._plotting import FLOOR, VERDICT_COLORS, field, get_ax
 
 
@@ -93,8 +94,9 @@ class GradientCheckDisplay:
 
         Parameters
         ----------
-        checker : GradientChecker
-            Fitted; its ``reports_`` ('init', 'fitted') are drawn as grouped bars.
+        checker : GradientChecker or Pipeline
+            Fitted (or a fitted Pipeline ending in one); its ``reports_``
+            ('init', 'fitted') are drawn as grouped bars.
         ax : matplotlib Axes, default=None
             Axes to draw on; a new figure when None.
         **kwargs : dict
@@ -104,14 +106,8 @@ class GradientCheckDisplay:
         -------
         display : GradientCheckDisplay
         """
-        reports = getattr(checker, "reports_", None)
-        if reports is None:
-            from sklearn.exceptions import NotFittedError
-
-            raise NotFittedError(
-                "This GradientChecker is not fitted yet: no reports_ to plot."
-            )
-        return cls(reports).plot(ax=ax, **kwargs)
+        checker = checker_of(checker, what="GradientCheckDisplay.from_checker")
+        return cls(checker.reports_).plot(ax=ax, **kwargs)
 
     @classmethod
     def from_estimator(cls, estimator, X, y, *, name=None, ax=None, **check_params):
@@ -120,7 +116,10 @@ class GradientCheckDisplay:
         Parameters
         ----------
         estimator : object
-            An initialized or fitted model following the objective protocol.
+            An initialized or fitted model following the objective protocol,
+            a fitted GradientChecker (its trained model is checked), or a
+            fitted Pipeline ending in either (X goes through its earlier
+            steps).
         X : array-like of shape (n_samples, n_features)
             The rows the check is run on.
         y : array-like of shape (n_samples,) or (n_samples, n_outputs)
@@ -138,6 +137,7 @@ class GradientCheckDisplay:
         display : GradientCheckDisplay
         """
 
+        estimator, X = unwrap(estimator, X, what="GradientCheckDisplay")
         report = check_gradients(estimator, X, y, **check_params)
         return cls.from_report(report, name=name, ax=ax)
 

@@ -1,9 +1,9 @@
 """Displays of the layer statistics: across depth, and across training epochs."""
 
 import numpy as np
-from sklearn.utils.validation import check_is_fitted
 
-from ._layer_statistics import final_step, layer_statistics
+from ._estimators import network_of
+from ._layer_statistics import layer_statistics
 from ._plotting import (
     LOG_STATISTICS,
     NETWORK_GID,
@@ -84,8 +84,10 @@ class LayerStatisticsDisplay:
 
         Parameters
         ----------
-        estimator : MLPFromScratch, MLPFromScratchRegressor or Pipeline
-            An initialized or fitted network, or a fitted Pipeline ending in one.
+        estimator : MLPFromScratch, MLPFromScratchRegressor, GradientChecker \
+or Pipeline
+            An initialized or fitted network, a fitted GradientChecker, or a
+            fitted Pipeline ending in either.
         X : array-like of shape (n_samples, n_features)
             Input data.
         y : array-like of shape (n_samples,) or (n_samples, n_outputs), \
@@ -287,8 +289,10 @@ class LayerHistoryDisplay:
 
         Parameters
         ----------
-        estimator : MLPFromScratch, MLPFromScratchRegressor or Pipeline
-            A fitted network, or a fitted Pipeline ending in one.
+        estimator : MLPFromScratch, MLPFromScratchRegressor, GradientChecker \
+or Pipeline
+            A fitted network, a fitted GradientChecker, or a fitted Pipeline
+            ending in either.
         statistic : {'dW_norm', 'db_norm', 'W_norm'}, default='dW_norm'
             The norm to draw.
         layers : list of int, default=None
@@ -304,8 +308,7 @@ class LayerHistoryDisplay:
         -------
         display : LayerHistoryDisplay
         """
-        estimator, _ = final_step(estimator)
-        check_is_fitted(estimator, "coefs_")
+        estimator, _ = network_of(estimator, what="LayerHistoryDisplay")
         layer_stats = getattr(estimator, "layer_stats_", None)
         if layer_stats is None:
             raise ValueError(

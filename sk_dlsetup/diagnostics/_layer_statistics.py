@@ -3,9 +3,8 @@
 import copy
 
 import numpy as np
-from sklearn.pipeline import Pipeline
 from sklearn.utils import gen_batches
-from sklearn.utils.validation import check_array, check_is_fitted
+from sklearn.utils.validation import check_array
 
 from .._compat import _safe_indexing
 from .._namespaces import is_numpy, namespace_of, to_numpy
@@ -13,21 +12,7 @@ from ..neural_network._layout import block_norms, layer_views, pack, parameter_b
 from ..neural_network._losses import OUTPUTS
 from ..neural_network._network import allocate_activations, forward, rows_per_chunk
 from ..preprocessing._moments import RunningMoments
-
-
-def final_step(estimator, X=None):
-    """The last step of a Pipeline (or the estimator itself), and X brought to it.
-
-    With ``X``, the fitted Pipeline's earlier steps transform it.
-    """
-    if isinstance(estimator, Pipeline):
-        if X is not None:
-            check_is_fitted(estimator)
-            for _, step in estimator.steps[:-1]:
-                if step not in (None, "passthrough"):
-                    X = step.transform(X)
-        estimator = estimator.steps[-1][1]
-    return estimator, X
+from ._estimators import network_of
 
 
 def _chunk_rows(estimator, X):
@@ -78,9 +63,11 @@ def layer_statistics(estimator, X, y=None):
 
     Parameters
     ----------
-    estimator : MLPFromScratch, MLPFromScratchRegressor or Pipeline
-        An initialized or fitted network (``initialize`` is enough), or a
-        fitted Pipeline ending in one: X then goes through the earlier steps.
+    estimator : MLPFromScratch, MLPFromScratchRegressor, GradientChecker or \
+Pipeline
+        An initialized or fitted network (``initialize`` is enough), a fitted
+        GradientChecker (its trained network), or a fitted Pipeline ending in
+        either: X then goes through the earlier steps.
     X : array-like of shape (n_samples, n_features)
         Input data.
     y : array-like of shape (n_samples,) or (n_samples, n_outputs), default=None
@@ -117,8 +104,7 @@ def layer_statistics(estimator, X, y=None):
     >>> std_per_layer("random")  # N(0, 0.01^2): the signal vanishes
     ['7e-02', '9e-06', '1e-09', '2e-13']
     """
-    estimator, X = final_step(estimator, X)
-    check_is_fitted(estimator, "coefs_")
+    estimator, X = network_of(estimator, X, what="layer_statistics")
     if not is_numpy(namespace_of(X, estimator.coefs_[0])[0]):
         # Diagnostics run in NumPy: arrays of other libraries (and weights
         # trained there) are read on the host, as gradient checks are.

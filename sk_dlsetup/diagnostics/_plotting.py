@@ -7,7 +7,7 @@ matplotlib objects as attributes ending in ``_``. matplotlib is an optional
 dependency, imported only when something is drawn.
 """
 
-from ._layer_statistics import final_step
+from ._estimators import final_step
 
 VERDICT_COLORS = {"pass": "#1a7f37", "warn": "#bf8700", "fail": "#cf222e"}
 LOG_STATISTICS = {
@@ -99,6 +99,7 @@ def field(row, key, default=None):
 
 def estimator_name(estimator):
     estimator, _ = final_step(estimator)
+    estimator = getattr(estimator, "estimator_", estimator)  # a GradientChecker
     name = type(estimator).__name__
     init = getattr(estimator, "init", None)
     activation = getattr(estimator, "activation", None)

@@ -19,6 +19,7 @@ from sklearn.utils.validation import check_array
 from .._namespaces import to_numpy
 from ..neural_network._activations import ACTIVATIONS
 from ._estimators import network_of
+from ._plotting import NETWORK_GID, estimator_name, legend_outside, pyplot_or_error
 
 #: At most this many rows enter the Jacobians (the contract's cap).
 MAX_ROWS = 256
@@ -169,3 +170,140 @@ def _gradient_ratios(coefs, slopes, rng):
         ratios.append(float(np.linalg.norm(below) / norm) if norm > 0 else np.nan)
         dA = below
     return ratios[::-1]
+
+
+class SignalPropagationDisplay:
+    """The Jacobian's spread and the signal's scale across depth, per network.
+
+    Two panels against the hidden layer ``l``, both on log axes: the spread
+    ``singular_max / singular_median`` of the input-output Jacobian (1 is
+    dynamical isometry: every input direction reaches layer ``l`` alike) and
+    the activations' standard deviation (a vanishing or exploding signal).
+    Draw several networks on the same pair of axes to compare
+    initializations; create it with :meth:`from_estimator`.
+
+    Parameters
+    ----------
+    stats : list of dict
+        The output of :func:`signal_propagation`.
+    name : str, default=None
+        Legend label of the network.
+
+    Attributes
+    ----------
+    axes_ : ndarray of two matplotlib Axes
+        The spread panel and the activation-std panel.
+    figure_ : matplotlib Figure
+        The figure holding ``axes_``.
+    lines_ : dict of {str: matplotlib Line2D}
+        The lines, keyed ``'spread'`` and ``'activation_std'``.
+
+    See Also
+    --------
+    signal_propagation : The numbers drawn.
+    LayerStatisticsDisplay : The signal and gradient scale per layer.
+
+    Examples
+    --------
+    >>> import matplotlib
+    >>> matplotlib.use("Agg")
+    >>> import numpy as np
+    >>> from sk_dlsetup import MLPFromScratch
+    >>> from sk_dlsetup.diagnostics import SignalPropagationDisplay
+    >>> X = np.random.RandomState(0).standard_normal((32, 16))
+    >>> y = np.arange(32) % 2
+    >>> display = None
+    >>> for init in ("xavier", "orthogonal"):
+    ...     net = MLPFromScratch([16] * 12, activation="tanh", init=init,
+    ...                          random_state=0).initialize(X, y)
+    ...     axes = None if display is None else display.axes_
+    ...     display = SignalPropagationDisplay.from_estimator(net, X, axes=axes)
+    >>> [len(ax.get_lines()) for ax in display.axes_]
+    [2, 2]
+    """
+
+    def __init__(self, stats, *, name=None):
+        self.stats = stats
+        self.name = name
+
+    @classmethod
+    def from_estimator(cls, estimator, X, *, name=None, axes=None, **kwargs):
+        """Compute :func:`signal_propagation` and plot it.
+
+        Parameters
+        ----------
+        estimator : MLPFromScratch, MLPFromScratchRegressor, GradientChecker \
+or Pipeline
+            As :func:`signal_propagation` takes it.
+        X : array-like of shape (n_samples, n_features)
+            Input rows (at most 256 are used).
+        name : str, default=None
+            Legend label; by default the estimator's class, activation and init.
+        axes : sequence of two matplotlib Axes, default=None
+            Where to draw; a new figure when None.
+        **kwargs : dict
+            ``max_rows`` and ``random_state`` go to :func:`signal_propagation`,
+            the rest to ``matplotlib.axes.Axes.plot``.
+
+        Returns
+        -------
+        display : SignalPropagationDisplay
+        """
+        options = {
+            k: kwargs.pop(k) for k in ("max_rows", "random_state") if k in kwargs
+        }
+        stats = signal_propagation(estimator, X, **options)
+        name = estimator_name(estimator) if name is None else name
+        return cls(stats, name=name).plot(axes=axes, **kwargs)
+
+    def plot(self, axes=None, *, name=None, **kwargs):
+        """Draw the spread and the activation std against the hidden layer.
+
+        Parameters
+        ----------
+        axes : sequence of two matplotlib Axes, default=None
+            Where to draw; a new figure when None. Draw several networks on the
+            same axes: each gets one colour, in both panels.
+        name : str, default=None
+            Legend label; overrides the one given at construction.
+        **kwargs : dict
+            Passed to ``matplotlib.axes.Axes.plot``.
+
+        Returns
+        -------
+        display : SignalPropagationDisplay
+            ``self``, with ``axes_``, ``figure_`` and ``lines_`` set.
+        """
+        own_figure = axes is None
+        if own_figure:
+            plt = pyplot_or_error("SignalPropagationDisplay.plot")
+            _, axes = plt.subplots(1, 2, figsize=(11, 4.2))
+        name = self.name if name is None else name
+        layers = [row["layer"] for row in self.stats]
+        self.lines_ = {}
+        color = kwargs.pop("color", None)
+        panels = (
+            ("spread", "Jacobian spread (max / median singular value)"),
+            ("activation_std", "std of A[l]"),
+        )
+        for ax, (key, label) in zip(axes, panels):
+            style = {"marker": "." if len(layers) > 30 else "o", "label": name}
+            if color is not None:
+                style["color"] = color
+            values = [row[key] for row in self.stats]
+            (self.lines_[key],) = ax.plot(layers, values, **{**style, **kwargs})
+            color = self.lines_[key].get_color()
+            ax.set_yscale("log")
+            ax.set_xlabel("hidden layer l")
+            ax.set_ylabel(label)
+            ax.xaxis.get_major_locator().set_params(integer=True)
+        self.lines_["spread"].set_gid(NETWORK_GID + (name or ""))
+        axes[0].set_title("Jacobian spread across depth (1 = isometry)")
+        axes[1].set_title("Signal across depth")
+        if name is not None:
+            legend_outside(axes[1])
+        if own_figure:
+            axes[0].figure.tight_layout()
+        self.axes_ = np.asarray(axes)
+        self.figure_ = axes[0].figure
+        return self

@@ -10,6 +10,9 @@ up the way the lecture teaches and show why each step matters:
 3. compare the initialization schemes 'he', 'xavier' and 'random' on a deep
    network (20 ReLU layers): the signal per layer at initialization, and
    cross-validated scores;
+4. train at depth 100: tanh and relu networks with 'xavier', 'he',
+   'orthogonal' and 'lsuv', the input-output Jacobian's spread at
+   initialization next to the score each reached;
 
 and end with what the run showed, each lesson a sentence with its numbers.
 
@@ -28,6 +31,7 @@ from sklearn.model_selection import train_test_split
 
 from . import __version__
 from ._cli._data import DataError, load_csv, load_data
+from ._cli._depth import depth_lesson, depth_step, print_depth_table
 from ._cli._lessons import (
     TEXTBOOK_INIT,
     format_lesson,
@@ -58,14 +62,22 @@ __all__ = ["DataError", "build_parser", "load_csv", "main"]
 # ------------------------------------------------------------------ arguments
 
 
-def _positive_int(text):
+def _int_at_least(text, least):
     try:
         value = int(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"not an integer: {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be >= 1, got {value}")
+    if value < least:
+        raise argparse.ArgumentTypeError(f"must be >= {least}, got {value}")
     return value
+
+
+def _positive_int(text):
+    return _int_at_least(text, 1)
+
+
+def _non_negative_int(text):
+    return _int_at_least(text, 0)
 
 
 def build_parser():
@@ -120,6 +132,14 @@ def build_parser():
         choices=("relu", "tanh"),
         default="relu",
         help="hidden activation (default: relu)",
+    )
+    model.add_argument(
+        "--deep-depth",
+        type=_non_negative_int,
+        default=100,
+        help="hidden layers of the tanh and relu networks trained with each of "
+        "xavier, he, orthogonal and lsuv in the depth step (default: 100; 0 "
+        "skips the step)",
     )
     model.add_argument(
         "--epochs",
@@ -233,7 +253,8 @@ def _run(args, out, err):
 
 
 def _job(args, out, err):
-    progress = _Progress(4 + (args.plot is not None), err)
+    deep = args.deep_depth > 0
+    progress = _Progress(4 + deep + (args.plot is not None), err)
     progress.start("loading the data")
     X, y, description, task = load_data(args)
     stratify = y if task == "classification" else None
@@ -266,9 +287,16 @@ def _job(args, out, err):
     progress.done()
     print_init_table(task, args, results, out)
 
+    deep_results = None
+    if deep:
+        progress.start(f"training tanh and relu networks at depth {args.deep_depth}")
+        deep_results = depth_step(_network, task, args, X_train, y_train, err)
+        progress.done()
+        print_depth_table(task, args, deep_results, out)
+
     if args.plot is not None:
         progress.start(f"writing the figures to {args.plot}")
-        write_plot(args.plot, checker, results, raw, normalized)
+        write_plot(args.plot, checker, results, raw, normalized, deep_results)
         progress.done()
 
     metric = "accuracy" if task == "classification" else "R^2"
@@ -280,6 +308,12 @@ def _job(args, out, err):
             results, args.activation, args.depth, metric, chance_score(task, y_train)
         ),
     )
+    if deep:
+        lessons += (
+            depth_lesson(
+                deep_results, args.deep_depth, metric, chance_score(task, y_train)
+            ),
+        )
     print(_section("Summary: what this run showed"), file=out)
     for k, lesson in enumerate(lessons, start=1):
         print(f"\n{format_lesson(k, lesson)}", file=out)

@@ -143,3 +143,16 @@ def test_textbook_init_at_chance_gets_a_hint():
     text = _text(init_lesson(results, "relu", 20, "R^2", 0.0))
     assert "Even 'he' learned little" in text
     assert "more --epochs, or a smaller --depth" in text
+
+
+def test_near_chance_with_the_signal_kept_is_not_called_a_lost_input():
+    """'he' at x0.95 per layer near chance kept its signal (its own table says
+    so): only the collapsed 'random' is said to have lost its input."""
+    results = _results(
+        {"he": 0.95, "xavier": 0.95, "random": 0.04},
+        {"he": 0.11, "xavier": 0.105, "random": 0.1},
+    )
+    text = _text(init_lesson(results, "relu", 20, "accuracy", 0.1))
+    assert "'random' stayed at chance level: a network that has lost its input" in text
+    assert "'he' and" not in text.split("lost its input")[0]
+    assert "'xavier' stayed near chance although its signal reached" in text

@@ -29,7 +29,11 @@ def classification_csv(tmp_path):
 
 
 def _run(capsys, *argv):
-    status = main(list(argv))
+    """Run the main job; without the depth step (section 4) unless asked for."""
+    argv = list(argv)
+    if "--deep-depth" not in argv and not any(a in argv for a in ("-h", "--help")):
+        argv += ["--deep-depth", "0"]
+    status = main(argv)
     captured = capsys.readouterr()
     return status, captured.out, captured.err
 
@@ -38,7 +42,9 @@ def test_main_digits_quick_run_with_plot(capsys, tmp_path):
     """The demo on digits: every section printed, progress on stderr, a PNG written."""
     pytest.importorskip("matplotlib", reason="--plot needs matplotlib")
     figure = tmp_path / "figures.png"
-    status, out, err = _run(capsys, "--quick", "--plot", str(figure))
+    status, out, err = _run(
+        capsys, "--quick", "--plot", str(figure), "--deep-depth", "100"
+    )
     assert status == 0
     assert "digits (scikit-learn): 1797 samples x 64 features, 10 classes" in out
     assert "1. Normalize the inputs" in out
@@ -49,15 +55,23 @@ def test_main_digits_quick_run_with_plot(capsys, tmp_path):
         assert any(line.startswith(f"{init} ") for line in out.splitlines())
     assert "Summary: what this run showed" in out
     assert "Backpropagation agrees with finite differences" in out
-    assert [line[:5] for line in err.splitlines() if line.endswith("...")] == [
-        "[1/5]",
-        "[2/5]",
-        "[3/5]",
-        "[4/5]",
-        "[5/5]",
-    ]
+    starts = [line[:5] for line in err.splitlines() if line.endswith("...")]
+    assert starts == [f"[{k}/6]" for k in range(1, 7)]
     assert "Traceback" not in err
     assert figure.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    # Section 4 at depth 100: orthogonal tanh stays near-isometric (2.6 by hand,
+    # the contract's number on normalized digits), Gaussian xavier does not.
+    assert "4. Training at depth (100 hidden layers)" in out
+    depth = {
+        tuple(words[:2]): words
+        for words in (line.split() for line in out.splitlines())
+        if words[:1] in (["tanh"], ["relu"]) and len(words) == 6
+    }
+    assert len(depth) == 8
+    assert float(depth["tanh", "orthogonal"][4]) < 5
+    assert float(depth["tanh", "xavier"][4]) > 1e6
+    lesson = _lesson(out, 4)
+    assert "tanh: 'orthogonal' kept the input-output Jacobian near-isometric" in lesson
 
 
 def _lesson(out, number):

@@ -164,12 +164,24 @@ def _verdict(results, means, spreads, activation, depth, chance):
     near_chance = [
         init for init in results if means[init] - chance < 0.02 + spreads[init]
     ]
+    # Only a collapsed signal is a lost input; a near-chance network whose
+    # table shows the signal kept is said to have kept it.
+    collapsed = [init for init in near_chance if _collapsed(results[init]["stats"])]
+    kept = [
+        init for init in near_chance if init not in collapsed and init != textbook
+    ]
     tail = ""
-    if near_chance:
+    if collapsed:
         tail = (
-            f" {' and '.join(repr(i) for i in near_chance)} stayed at chance level: "
+            f" {' and '.join(repr(i) for i in collapsed)} stayed at chance level: "
             "a network that has lost its input by the last layer has nothing to "
             "learn from."
+        )
+    if kept:
+        tail += (
+            f" {' and '.join(repr(i) for i in kept)} stayed near chance although "
+            "its signal reached the last layer: it needs more updates than these "
+            "epochs gave it."
         )
     if textbook in near_chance:
         tail += (
@@ -220,6 +232,13 @@ def _verdict(results, means, spreads, activation, depth, chance):
         if depth < 20:
             text += " Rerun with --depth 20 to see the rule decide."
     return text + tail
+
+
+def _collapsed(stats):
+    """Whether the last hidden layer kept less than ``_COLLAPSED`` of the first's
+    activation std (the signal is gone: nothing of the input is left)."""
+    hidden = [row["activation_std"] for row in stats[:-1]]
+    return len(hidden) > 0 and not hidden[-1] > _COLLAPSED * hidden[0]
 
 
 def _beat(best, textbook, activation, gap, spread):

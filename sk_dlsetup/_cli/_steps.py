@@ -268,8 +268,9 @@ def print_init_table(task, args, results, out):
 # ---------------------------------------------------------------------- plots
 
 
-def write_plot(path, checker, results, raw, normalized):
-    """A 2 x 2 figure: signal and gradient per layer, the checks, loss curves."""
+def write_plot(path, checker, results, raw, normalized, deep_results=None):
+    """A 2 x 2 figure: signal and gradient per layer, the checks, loss curves;
+    with ``deep_results`` a third row: the Jacobian spread at depth."""
     try:
         import matplotlib
 
@@ -282,7 +283,8 @@ def write_plot(path, checker, results, raw, normalized):
         ) from None
     from ..diagnostics import GradientCheckDisplay, LayerStatisticsDisplay
 
-    fig, axes = plt.subplots(2, 2, figsize=(12, 8.5))
+    n_rows = 2 if deep_results is None else 3
+    fig, axes = plt.subplots(n_rows, 2, figsize=(12, 4.25 * n_rows))
     for init, result in results.items():
         display = LayerStatisticsDisplay(result["stats"], name=init)
         display.plot(ax=axes[0, 0], statistics="activation_std")
@@ -301,6 +303,10 @@ def write_plot(path, checker, results, raw, normalized):
     axes[1, 1].set_ylabel("training loss")
     axes[1, 1].set_title("Training curves by initialization")
     axes[1, 1].legend()
+    if deep_results is not None:
+        from ._depth import spread_panels
+
+        spread_panels(axes[2], deep_results)
     fig.suptitle(
         "Normalized inputs: condition number "
         f"{fmt(raw['condition_number'])} -> {fmt(normalized['condition_number'])}"

@@ -167,9 +167,7 @@ def _verdict(results, means, spreads, activation, depth, chance):
     # Only a collapsed signal is a lost input; a near-chance network whose
     # table shows the signal kept is said to have kept it.
     collapsed = [init for init in near_chance if _collapsed(results[init]["stats"])]
-    kept = [
-        init for init in near_chance if init not in collapsed and init != textbook
-    ]
+    kept = [init for init in near_chance if init not in collapsed and init != textbook]
     tail = ""
     if collapsed:
         tail = (

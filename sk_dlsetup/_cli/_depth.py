@@ -22,8 +22,14 @@ DEEP_INITS = ("xavier", "he", "orthogonal", "lsuv")
 DEEP_ACTIVATIONS = ("tanh", "relu")
 #: Width of the deep networks and the rows their Jacobians are measured on.
 DEEP_WIDTH, SPREAD_ROWS = 64, 32
-#: Adam's step size at depth 100 (1e-2, the 20-layer one, is too large here).
-DEEP_LEARNING_RATE = 1e-3
+#: Adam's step size at depth 100 (1e-2, the 20-layer one, is too large here),
+#: and the most epochs each deep network trains (enough for the inits to part).
+DEEP_LEARNING_RATE, DEEP_MAX_EPOCHS = 1e-3, 10
+
+
+def deep_epochs(args):
+    """Epochs of each deep fit: ``--epochs``, at most :data:`DEEP_MAX_EPOCHS`."""
+    return min(args.epochs, DEEP_MAX_EPOCHS)
 
 
 def depth_step(network_for, task, args, X_train, y_train, progress_stream):
@@ -52,6 +58,7 @@ def depth_step(network_for, task, args, X_train, y_train, progress_stream):
                 hidden_layer_sizes=(DEEP_WIDTH,) * args.deep_depth,
                 activation=activation,
                 learning_rate_init=DEEP_LEARNING_RATE,
+                max_iter=deep_epochs(args),
             )
             initialized = clone(network).initialize(X_normalized, y_scaled)
             stats = signal_propagation(
@@ -72,7 +79,8 @@ def print_depth_table(task, args, results, out):
     depth = args.deep_depth
     print(_section(f"4. Training at depth ({depth} hidden layers)"), file=out)
     print(
-        f"{depth} hidden layers of {DEEP_WIDTH} units, {args.epochs} epochs of adam "
+        f"{depth} hidden layers of {DEEP_WIDTH} units, {deep_epochs(args)} epochs of "
+        "adam "
         f"(learning rate {DEEP_LEARNING_RATE:g}). Spread: the largest over the "
         "median singular value of the input-output Jacobian at initialization "
         f"(1 = every input direction arrives alike), on {SPREAD_ROWS} rows; then "

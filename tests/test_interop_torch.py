@@ -119,3 +119,70 @@ def test_torch_objective_bad_input():
     )
     with pytest.raises(ValueError, match="loss\\(theta\\) must return a real scalar"):
         check_gradients(objective)
+
+
+# ------------------------------------------- touches nothing it does not own
+
+
+def test_torch_objective_writes_no_grad_outside_its_copy():
+    """The user's own model (a penalty over its parameters in loss_fn) and an X
+    that requires grad: no .grad written, a warning that those terms are not
+    checked, and the check still passes."""
+    model = _model()
+    X = torch.as_tensor(_data()[0]).requires_grad_(True)
+    y = torch.as_tensor(_data()[1])
+
+    def loss_fn(output, target):
+        penalty = sum((p.double() ** 2).sum() for p in model.parameters())
+        return torch.nn.functional.cross_entropy(output, target) + 1e-3 * penalty
+
+    with pytest.warns(UserWarning, match=r"depends on \d+ tensor\(s\) outside"):
+        objective = torch_objective(model, loss_fn, X, y)
+    for _ in range(2):
+        objective.gradient(objective.theta0)
+    report = check_gradients(objective)
+    assert report.passed
+    assert all(p.grad is None for p in model.parameters())
+    assert X.grad is None
+
+
+def test_torch_objective_frozen_extractor_in_loss_is_untouched():
+    """Tensors of another module used inside loss_fn keep .grad None."""
+    teacher = torch.nn.Linear(4, 3).double()
+    X, y = _data()
+    X_t = torch.as_tensor(X)
+
+    def distillation(output, target):
+        return ((output - teacher(X_t)) ** 2).mean()
+
+    with pytest.warns(UserWarning, match="outside the model"):
+        objective = torch_objective(_model(), distillation, X, y)
+    assert objective.external_tensors == 2  # the teacher's weight and bias
+    objective.gradient(objective.theta0)
+    assert teacher.weight.grad is None and teacher.bias.grad is None
+
+
+class _Noisy(torch.nn.Module):
+    """A model that draws noise in forward (as a VAE's sampling does)."""
+
+    def __init__(self):
+        super().__init__()
+        self.linear = torch.nn.Linear(4, 3)
+
+    def forward(self, x):
+        return self.linear(x) + 0.1 * torch.randn(x.shape[0], 3, dtype=x.dtype)
+
+
+def test_torch_objective_keeps_the_global_random_state():
+    """A model drawing noise in forward: torch's random state is the same after
+    a whole check, and J is a fixed function (the check passes)."""
+    torch.manual_seed(0)
+    X, y = _data()
+    model = _Noisy()  # its initial weights come from the global stream
+    before = torch.get_rng_state()
+    objective = torch_objective(model, torch.nn.functional.cross_entropy, X, y)
+    assert objective.loss(objective.theta0) == objective.loss(objective.theta0)
+    report = check_gradients(objective)
+    assert torch.equal(torch.get_rng_state(), before)
+    assert report.passed, str(report)
+    assert objective.external_tensors == 0

@@ -1,6 +1,7 @@
 """torch_objective: a PyTorch model's loss and autograd gradient as an objective."""
 
 import copy
+import warnings
 
 import numpy as np
 
@@ -30,8 +31,16 @@ def torch_objective(model, loss_fn, X, y):
 
     Everything runs on a float64 deep copy of ``model`` in evaluation mode
     (``model.eval()``: dropout off, batch-norm statistics frozen, so ``J`` is a
-    fixed function), on the device of its parameters. The model you pass is
-    never modified.
+    fixed function), on the device of its parameters. Nothing it does not own
+    is touched: gradients are taken with respect to the copy's parameters only
+    (``torch.autograd.grad``), so no ``.grad`` is written anywhere (the user's
+    model, ``X``, a frozen feature extractor's or a teacher's tensors), and
+    every evaluation runs under ``torch.random.fork_rng``: a model that draws
+    noise in ``forward`` sees the same draws at every ``theta`` (``J`` stays a
+    function) and leaves torch's global random state as it found it. When the
+    loss depends on tensors outside the copy that require a gradient (say a
+    penalty over the original ``model.parameters()``), a ``UserWarning`` says
+    that those terms are not checked.
 
     Parameters
     ----------
@@ -107,15 +116,50 @@ class TorchObjective:
                 self._flat[sl] = p.detach().reshape(-1)
                 p.data = self._flat[sl].view(shape)
         self._flat_numpy = self._flat.numpy() if device.type == "cpu" else None
+        self._devices = [] if device.type == "cpu" else [device]
         self.theta0 = self._flat.detach().cpu().numpy().copy()
+        self.external_tensors = self._outside_tensors()
+        if self.external_tensors:
+            warnings.warn(
+                f"The loss depends on {self.external_tensors} tensor(s) outside the "
+                "model that require a gradient (the original model's parameters, a "
+                "feature extractor's, a teacher's, or X): their terms are not "
+                "checked, and their .grad are left untouched.",
+                UserWarning,
+                stacklevel=3,
+            )
 
     def _tensor(self, data, device, keep_integers):
         torch = self._torch
         tensor = data if torch.is_tensor(data) else torch.as_tensor(np.asarray(data))
+        # Detached: the check never differentiates with respect to X or y.
+        tensor = tensor.detach()
         integer = not (tensor.is_floating_point() or tensor.is_complex())
         if not (keep_integers and integer):
             tensor = tensor.to(torch.float64)
         return tensor.to(device)
+
+    def _evaluate(self):
+        """``loss_fn(model(X), y)`` under a forked random state (restored after)."""
+        with self._torch.random.fork_rng(devices=self._devices):
+            return self._loss_fn(self._model(self._X), self._y)
+
+    def _outside_tensors(self):
+        """How many leaf tensors requiring a gradient, not the copy's
+        parameters, the loss's graph reaches (one evaluation at theta0)."""
+        ours = {id(p) for p in self._params}
+        seen, outside = set(), 0
+        stack = [self._evaluate().grad_fn]
+        while stack:
+            node = stack.pop()
+            if node is None or node in seen:
+                continue
+            seen.add(node)
+            variable = getattr(node, "variable", None)
+            if variable is not None and id(variable) not in ours:
+                outside += 1
+            stack.extend(next_node for next_node, _ in node.next_functions)
+        return outside
 
     def _load(self, theta):
         torch = self._torch
@@ -137,7 +181,7 @@ class TorchObjective:
         """``loss_fn(model(X), y)`` at ``theta``, a float."""
         self._load(theta)
         with self._torch.no_grad():
-            return self._value(self._loss_fn(self._model(self._X), self._y))
+            return self._value(self._evaluate())
 
     def gradient(self, theta):
         """The autograd gradient at ``theta``, in theta's layout (float64)."""
@@ -146,13 +190,17 @@ class TorchObjective:
     def loss_and_gradient(self, theta):
         """``(J(theta), dJ/dtheta)`` from one forward and one backward pass."""
         self._load(theta)
-        for p in self._params:
-            p.grad = None
-        output = self._loss_fn(self._model(self._X), self._y)
+        output = self._evaluate()
         value = self._value(output)
-        output.reshape(()).backward()
+        if output.requires_grad:
+            # With respect to the copy's parameters only: no .grad written.
+            grads = self._torch.autograd.grad(
+                output.reshape(()), self._params, allow_unused=True
+            )
+        else:  # the loss does not depend on the parameters at all
+            grads = [None] * len(self._params)
         grads = [
-            np.zeros(p.shape) if p.grad is None else p.grad.detach().cpu().numpy()
-            for p in self._params
+            np.zeros(p.shape) if g is None else g.detach().cpu().numpy()
+            for p, g in zip(self._params, grads)
         ]
         return value, np.concatenate([g.ravel() for g in grads]).astype(np.float64)

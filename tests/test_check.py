@@ -245,8 +245,9 @@ def test_check_gradients_needs_the_objective_protocol():
         check_gradients(Broken())
 
 
-def test_check_gradients_nonfinite_gradient_fails():
-    """A NaN in the gradient makes its block 'fail' with a NaN difference."""
+def test_check_gradients_nonfinite_gradient_is_an_error_naming_the_entry():
+    """A NaN in the gradient is a clear error naming its block and index, never a
+    verdict (nothing can be compared there); so is a non-finite J(theta0)."""
 
     class NaNGradient(Quadratic):
         def gradient(self, theta):
@@ -254,10 +255,15 @@ def test_check_gradients_nonfinite_gradient_fails():
             grad[5] = np.nan
             return grad
 
-    report = check_gradients(NaNGradient(), mode="full")
-    assert report["c"].verdict == "fail" and np.isnan(report["c"].difference)
-    assert report["c"].worst_index == (1,)
-    assert report["W"].verdict == "pass" and report.verdict == "fail"
+    with pytest.raises(ValueError, match=r"not finite at c\[1\] \(nan\), 1 entry"):
+        check_gradients(NaNGradient(), mode="full")
+
+    class InfiniteLoss(Quadratic):
+        def loss(self, theta):
+            return np.inf
+
+    with pytest.raises(ValueError, match=r"J\(theta0\) is not finite \(inf\)"):
+        check_gradients(InfiniteLoss())
 
 
 def _near_kink_relu_objective():

@@ -169,3 +169,56 @@ def test_make_objective_bad_input():
         ValueError, match=re.escape("gradient(theta) returned 5 values")
     ):
         check_gradients(vector)
+
+
+@pytest.mark.parametrize(
+    "params", [np.array(1.5), np.array([1.5]), np.full((3, 2), 0.7), 1.5]
+)
+def test_single_array_of_any_shape_and_a_plain_number(params):
+    """0-d, one-element and any-shape arrays, and a float, with a gradient of the
+    array's own shape: checked, and a planted error found (the factor 1.01)."""
+
+    def loss(x):
+        return float(np.sum(np.asarray(x) ** 3))
+
+    report = check_gradients(loss, lambda x: 3 * x**2, params)
+    assert report.verdict == "pass" and report.blocks[0].shape == np.shape(params)
+    buggy = check_gradients(loss, lambda x: 3.03 * x**2, params)
+    assert buggy.verdict == "fail"
+    assert buggy.blocks[0].ratio == pytest.approx(1.01, rel=1e-6)
+
+
+def test_mismatched_gradient_structures_are_clear_errors():
+    """A list for dict params, and a dict holding both 'W' and 'dW', name the
+    problem instead of numpy's 'inhomogeneous shape' or a silent choice."""
+    params = {"W": np.ones((2, 2)), "b": np.ones(3)}
+
+    def loss(p):
+        return float(np.sum(p["W"] ** 2) + np.sum(p["b"] ** 2))
+
+    with pytest.raises(ValueError, match="returned a list, but params is a dict"):
+        check_gradients(loss, lambda p: [2 * p["W"], 2 * p["b"]], params)
+    with pytest.raises(ValueError, match="returned both 'W' and 'dW'"):
+        check_gradients(
+            loss, lambda p: {"W": 2 * p["W"], "dW": p["W"], "b": 2 * p["b"]}, params
+        )
+
+
+def test_sample_weight_on_a_built_objective_is_an_error():
+    """check_gradients(objective, sample_weight=w) would ignore w: refused."""
+    objective = make_objective(lambda x: float(x @ x), lambda x: 2 * x, np.ones(3))
+    with pytest.raises(ValueError, match="already built and would ignore it"):
+        check_gradients(objective, sample_weight=np.ones(3))
+    with pytest.raises(ValueError, match="already built"):
+        check_gradients(
+            lambda x: float(x @ x), lambda x: 2 * x, np.ones(3), sample_weight=[1.0]
+        )
+
+
+def test_report_rows_equal_after_a_pickle_round_trip():
+    """Rows with NaN fields (kink_difference) still equal their own copies."""
+    import pickle
+
+    report = check_gradients(lambda x: float(x @ x), lambda x: 2 * x, np.ones(3))
+    assert np.isnan(report.blocks[0].kink_difference)
+    assert pickle.loads(pickle.dumps(report.blocks)) == report.blocks

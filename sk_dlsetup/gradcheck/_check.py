@@ -48,7 +48,7 @@ _L2_DOMINATES = 0.5
     {
         "estimator": "no_validation",
         "X": ["array-like", "sparse matrix", None, callable],
-        "y": ["array-like", None, dict],
+        "y": ["array-like", None, dict, Real],
         "sample_weight": ["array-like", None],
         **CHECK_CONSTRAINTS,
     },
@@ -228,6 +228,13 @@ def check_gradients(
             f"pass_threshold ({pass_threshold}) must be below fail_threshold "
             f"({fail_threshold})."
         )
+    if sample_weight is not None and (callable(X) or (X is None and y is None)):
+        raise ValueError(
+            "sample_weight is used when check_gradients builds the objective from "
+            "an estimator and X, y; this objective is already built and would "
+            "ignore it. Build it with the weights (e.g. estimator.objective(X, y, "
+            "sample_weight=w)) instead."
+        )
     if callable(X) and not hasattr(estimator, "objective"):
         objective = make_objective(estimator, X, y)
     else:
@@ -274,6 +281,7 @@ def _check_objective(objective, settings, rng):
     else:
         loss0, grad = objective.loss(theta0.copy()), objective.gradient(theta0.copy())
     loss0, grad = scalar_loss(loss0), gradient_vector(grad, theta0.size)
+    _check_finite(loss0, grad, blocks)
     engine = make_engine(objective, blocks, theta0, loss0, rng, settings.fast, notes)
     judge = Judge(settings, engine.evaluation_noise, notes)
     runner = _Runner(engine, grad, judge, rng)
@@ -290,8 +298,6 @@ def _check_objective(objective, settings, rng):
             runner.entries(b, block, eps, flat, mode)
             for b, (block, eps, flat) in enumerate(zip(blocks, epsilons, selections))
         ]
-    if not np.isfinite(loss0):
-        notes.append(f"J(theta0) is not finite ({loss0}).")
     return judge.report(
         rows,
         runner.collected,
@@ -303,6 +309,28 @@ def _check_objective(objective, settings, rng):
         regularization_share=_regularization_share(objective, theta0, grad, notes),
         engine=engine.name,
     )
+
+
+def _check_finite(loss0, grad, blocks):
+    """A non-finite J or gradient at theta0 is an error naming it, never a verdict:
+    nothing can be compared there."""
+    if not np.isfinite(loss0):
+        raise ValueError(
+            f"J(theta0) is not finite ({loss0}): the loss must be finite where the "
+            "gradient is checked (a log of 0 or of a negative number, an "
+            "overflow?). Nothing was checked."
+        )
+    bad = np.flatnonzero(~np.isfinite(grad))
+    if bad.size:
+        position = int(bad[0])
+        name, sl, shape = next(b for b in blocks if b[1].start <= position < b[1].stop)
+        index = np.unravel_index(position - sl.start, shape)
+        raise ValueError(
+            f"gradient(theta0) is not finite at {name}{list(map(int, index))} "
+            f"({grad[position]}), {bad.size} entr{'y' if bad.size == 1 else 'ies'} "
+            "in all: backprop produced a NaN or an infinity there. Nothing was "
+            "checked."
+        )
 
 
 def _block_epsilons(epsilon, theta0, blocks, engine):

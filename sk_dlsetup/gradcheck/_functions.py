@@ -34,8 +34,10 @@ def make_objective(loss, gradient, params):
         The parameters at which to check. A dict of arrays of any shapes
         (e.g. ``{'W1': (5, 4), 'b1': (5, 1), ...}``) gives one block per key, in
         the dict's order; a list or tuple of arrays gives blocks ``'p0'``,
-        ``'p1'``, ...; one array (or a list of numbers) gives one block
-        ``'theta'``. They are copied: your arrays are never modified.
+        ``'p1'``, ...; one array of any shape, 0-d included, a list of numbers
+        or a plain number gives one block ``'theta'``, whose gradient may have
+        the array's own shape. They are copied: your arrays are never
+        modified.
 
     Returns
     -------
@@ -125,8 +127,16 @@ class FunctionObjective:
 
     def _flatten(self, grads):
         n_params = self.theta0.size
-        if self._kind == "dict" and isinstance(grads, Mapping):
+        if self._kind == "array" and np.shape(grads) == self.blocks[0][2]:
+            parts = [grads]  # one array (any shape, 0-d too) and its gradient
+        elif self._kind == "dict" and isinstance(grads, Mapping):
             parts = self._dict_parts(grads)
+        elif self._kind == "dict" and isinstance(grads, (list, tuple)):
+            raise ValueError(
+                f"gradient(params) returned a {type(grads).__name__}, but params is "
+                f"a dict: return a dict keyed as params ({self._key_list()}) or "
+                "'d' + name, or one flat vector in the blocks' order."
+            )
         elif self._kind in ("list", "tuple") and isinstance(grads, (list, tuple)):
             if len(grads) != len(self.blocks):
                 raise ValueError(
@@ -152,8 +162,19 @@ class FunctionObjective:
             out[sl] = part.ravel()
         return out
 
+    def _key_list(self):
+        return ", ".join(map(repr, self._keys))
+
     def _dict_parts(self, grads):
         """The gradient arrays keyed by the params' keys, or by 'd' + key."""
+        both = [key for key in self._keys if key in grads and f"d{key}" in grads]
+        if both:
+            key = both[0]
+            raise ValueError(
+                f"gradient(params) returned both {key!r} and {'d' + key!r}: which "
+                f"is the gradient of {key!r}? Return one array per parameter, "
+                "keyed as params or 'd' + name, not both."
+            )
         if all(key in grads for key in self._keys):
             return [grads[key] for key in self._keys]
         d_keys = [f"d{key}" for key in self._keys]
@@ -163,7 +184,7 @@ class FunctionObjective:
         raise ValueError(
             f"gradient(params) returned a dict without {', '.join(map(repr, missing))}"
             f": it needs one array per parameter, keyed as params "
-            f"({', '.join(map(repr, self._keys))}) or 'd' + name."
+            f"({self._key_list()}) or 'd' + name."
         )
 
 

@@ -154,6 +154,16 @@ class BlockCheck:
         """The scalar fields, as for a mapping."""
         return [f.name for f in fields(self) if f.name not in self._ARRAYS]
 
+    def __eq__(self, other):
+        """Equal scalar fields, a NaN equal to a NaN: a row equals its own copy,
+        a pickle round trip included (``kink_difference`` is NaN by default)."""
+        if not isinstance(other, BlockCheck):
+            return NotImplemented
+        return all(_same(self[key], other[key]) for key in self.keys())
+
+    def __hash__(self):
+        return hash((self.name, self.shape, self.verdict))
+
     def __getitem__(self, key):
         if key not in self.keys():
             raise KeyError(key)
@@ -421,3 +431,10 @@ def _severity(row):
 
 def _fmt_ratio(value):
     return "n/a" if not np.isfinite(value) else f"{value:.4g}"
+
+
+def _same(a, b):
+    """``a == b``, or both NaN."""
+    if a == b:
+        return True
+    return isinstance(a, float) and isinstance(b, float) and a != a and b != b

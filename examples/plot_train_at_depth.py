@@ -19,6 +19,7 @@ digits with 100 hidden layers of 64 units, for tanh and for ReLU.
 # %%
 # Spread at initialization, accuracy after training
 # -------------------------------------------------
+import textwrap
 import warnings
 
 import matplotlib.pyplot as plt
@@ -66,23 +67,29 @@ for (activation, init), (stats, score) in results.items():
 # %%
 # What the numbers show, in one sentence each (chosen by them)
 # ------------------------------------------------------------
+
+
+def say(sentence):
+    print(textwrap.fill(sentence, width=78))
+
+
 for activation in ("tanh", "relu"):
     mine = {i: r for (a, i), r in results.items() if a == activation}
     flattest = min(mine, key=lambda i: mine[i][0][-1]["spread"])
     best = max(mine, key=lambda i: mine[i][1])
     spread, score = mine[flattest][0][-1]["spread"], mine[best][1]
     if spread < 10 and best == flattest:
-        print(
+        say(
             f"{activation}: '{flattest}' kept the Jacobian near-isometric (spread "
             f"{spread:.2f} at layer 100) and trained best ({score:.3f})."
         )
     elif spread < 10:
-        print(
+        say(
             f"{activation}: '{flattest}' kept the Jacobian near-isometric (spread "
             f"{spread:.2f}), yet '{best}' trained best ({score:.3f})."
         )
     else:
-        print(
+        say(
             f"{activation}: every init spread the Jacobian beyond {spread:.1e} by "
             f"layer 100; '{best}' trained best ({score:.3f})."
         )

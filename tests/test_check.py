@@ -513,3 +513,44 @@ def test_check_gradients_on_an_unfitted_model_says_initialize_is_enough(binary_d
     X, y = binary_data
     with pytest.raises(NotFittedError, match=r"initialize\(X, y\)"):
         check_gradients(MLPFromScratch(), X, y)
+
+
+def _l1_at_zero(W_factor):
+    """0.5 ||W||^2 + ||b||_1 at b = 0 (an L1 kink in every entry of b), dW scaled."""
+    W = np.array([0.3, -1.2, 0.8, 2.0])
+
+    def loss(p):
+        return 0.5 * np.sum(p["W"] ** 2) + np.sum(np.abs(p["b"]))
+
+    def gradient(p):
+        return {"dW": W_factor * p["W"], "db": np.sign(p["b"])}
+
+    return loss, gradient, {"W": W, "b": np.zeros(3)}
+
+
+def test_a_kink_in_one_block_never_excuses_a_bug_in_another():
+    """A 1 % bug in dW is 'fail' although b sits on L1 kinks (their noise once
+    widened W's floor: 'warn'); the correct gradient passes."""
+    loss, gradient, params = _l1_at_zero(1.01)
+    report = check_gradients(loss, gradient, params)
+    assert report["W"].verdict == "fail" and report.verdict == "fail"
+    assert report["W"].ratio == pytest.approx(1.01, rel=1e-6)
+    correct = check_gradients(*_l1_at_zero(1.0))
+    assert correct.verdict == "pass"
+
+
+def test_a_step_in_one_block_never_excuses_a_doubled_gradient_in_another():
+    """floor(c) at a step (c = 3) next to a doubled dW: W is 'fail'; with dW
+    right, W passes and c (a step: no derivative there) is never 'fail'."""
+    W = np.array([0.3, -1.2, 0.8, 2.0])
+    params = {"W": W, "c": np.array([3.0])}
+
+    def loss(p):
+        return 0.5 * np.sum(p["W"] ** 2) + np.floor(p["c"][0])
+
+    doubled = check_gradients(
+        loss, lambda p: {"dW": 2 * p["W"], "dc": np.zeros(1)}, params
+    )
+    assert doubled["W"].verdict == "fail"
+    right = check_gradients(loss, lambda p: {"dW": p["W"], "dc": np.zeros(1)}, params)
+    assert right["W"].verdict == "pass" and right.verdict != "fail"

@@ -105,3 +105,13 @@ def checker_of(estimator, *, what):
             "draw. Fit it with check_at=('init', 'fitted') to compare both."
         )
     return checker
+
+
+def check_n_features(estimator, X):
+    """X must have as many columns as the network's first layer has inputs."""
+    expected = estimator.coefs_[0].shape[0]
+    if X.shape[1] != expected:
+        raise ValueError(
+            f"X has {X.shape[1]} features, but {type(estimator).__name__} is "
+            f"expecting {expected} features as input."
+        )

@@ -12,7 +12,7 @@ from ..neural_network._layout import block_norms, layer_views, pack, parameter_b
 from ..neural_network._losses import OUTPUTS
 from ..neural_network._network import allocate_activations, forward, rows_per_chunk
 from ..preprocessing._moments import RunningMoments
-from ._estimators import network_of
+from ._estimators import check_n_features, network_of
 
 
 def _chunk_rows(estimator, X):
@@ -113,11 +113,7 @@ Pipeline
         estimator.intercepts_ = [to_numpy(b) for b in estimator.intercepts_]
         X, y = to_numpy(X), to_numpy(y)
     X = check_array(X, dtype=(np.float64, np.float32))
-    if X.shape[1] != estimator.coefs_[0].shape[0]:
-        raise ValueError(
-            f"X has {X.shape[1]} features, but {type(estimator).__name__} is "
-            f"expecting {estimator.coefs_[0].shape[0]} features as input."
-        )
+    check_n_features(estimator, X)
     dtype = estimator.coefs_[0].dtype
     X = X.astype(dtype, copy=False)
     output = OUTPUTS[estimator.out_activation_]

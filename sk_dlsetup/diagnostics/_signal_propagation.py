@@ -18,7 +18,7 @@ from sklearn.utils.validation import check_array
 
 from .._namespaces import to_numpy
 from ..neural_network._activations import ACTIVATIONS
-from ._estimators import network_of
+from ._estimators import check_n_features, network_of
 from ._plotting import NETWORK_GID, estimator_name, legend_outside, pyplot_or_error
 
 #: At most this many rows enter the Jacobians (the contract's cap).
@@ -96,11 +96,7 @@ Pipeline
     intercepts = [
         np.asarray(to_numpy(b), dtype=np.float64) for b in estimator.intercepts_
     ]
-    if X.shape[1] != coefs[0].shape[0]:
-        raise ValueError(
-            f"X has {X.shape[1]} features, but {type(estimator).__name__} is "
-            f"expecting {coefs[0].shape[0]} features as input."
-        )
+    check_n_features(estimator, X)
     activations, slopes = _hidden_layers(X, coefs, intercepts, estimator.activation)
     singular = _jacobian_singular_values(X.shape, coefs, slopes)
     ratios = _gradient_ratios(coefs, slopes, rng)

@@ -16,7 +16,7 @@ import numpy as np
 from scipy import sparse
 from sklearn.utils import gen_batches
 
-from .._namespaces import empty, is_numpy
+from .._namespaces import empty, is_numpy, numpy_dtype
 from ._layout import block_norms, layer_views, parameter_blocks, transposed_rows
 from ._network import allocate_activations, backprop, draw_keep_masks
 
@@ -100,7 +100,7 @@ class Epoch:
             xp=xp,
             device=device,
         )
-        self.np_dtype = np.dtype("float32" if X.dtype == xp.float32 else "float64")
+        self.np_dtype = np.dtype(numpy_dtype(X))
         self.sample_idx = np.arange(X.shape[0])
         # Mean (over the last epoch's batches) gradient norms, when recording.
         self.grad_norms = None

@@ -8,7 +8,8 @@ tree is faster). Prints the median and the range of the ratios per case.
 Cases: ``fit`` on bench_train.py's problem (20,000 x 100, 10 classes, hidden
 (256, 128), adam, batch 200, 2 epochs) in float64 and float32;
 ``predict_proba`` on the same data; a full fast gradient check of
-bench_gradcheck.py's 50k network (relu and tanh); and, where PyTorch is
+bench_gradcheck.py's 50k network (relu and tanh) and 235k network (relu); a
+full check of the 1k tanh network's J as a black box (the plain engine); and, where PyTorch is
 installed, the same fit on PyTorch CPU tensors under ``array_api_dispatch``.
 
 Usage::
@@ -76,6 +77,19 @@ def cases(package):
         .objective(X_check, y_check)
         for activation in ("relu", "tanh")
     }
+    X_big, y_big = rng.randn(64, 784), np.arange(64) % 10
+    big = (
+        MLP((256, 128), init="he", random_state=0)
+        .initialize(X_big, y_big)
+        .objective(X_big, y_big)
+    )
+    small = (
+        MLP((32,), activation="tanh", init="xavier", random_state=0)
+        .initialize(X_check[:, :20], y_check)
+        .objective(X_check[:, :20], y_check)
+    )
+    # The 1k tanh network's J as a black box: the plain engine.
+    black_box = package.make_objective(small.loss, small.gradient, small.theta0)
     work = {
         "fit float64": lambda: MLP(**params).fit(X, y),
         "fit float32": lambda: MLP(**params).fit(X.astype(np.float32), y),
@@ -86,6 +100,8 @@ def cases(package):
         "check 50k tanh": lambda: package.check_gradients(
             objectives["tanh"], mode="full"
         ),
+        "check 235k relu": lambda: package.check_gradients(big, mode="full"),
+        "function 1k tanh": lambda: package.check_gradients(black_box, mode="full"),
     }
     try:
         import torch

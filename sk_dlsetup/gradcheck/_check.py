@@ -24,6 +24,7 @@ from ._protocol import (
     scalar_loss,
     validate_blocks,
 )
+from ._runner import Runner, select_entries
 
 MODES = ("auto", "full", "sampled", "directional")
 
@@ -109,12 +110,17 @@ def check_gradients(
         Passed to ``objective``.
     epsilon : float > 0 or 'auto', default=1e-7
         The finite-difference step. 'auto' takes, for each block,
-        ``cbrt(u) * max(rms(block), rms(theta), floor)`` with ``u`` the unit
-        round-off of the evaluation dtype: the step balancing truncation and
-        round-off error of a central difference. With plain evaluations the
-        floor is 1 (their round-off falls as the step grows, and small weights
-        do not make the function less curved); on the MLP fast path, whose
-        round-off is relative to the difference itself, there is none.
+        ``cbrt(u) * max(rms(block), floor)`` with ``u`` the unit round-off of
+        the evaluation dtype (``rms(theta)`` for a block of zeros on the fast
+        path): the step balancing truncation and round-off error of a central
+        difference. With plain evaluations the floor is 1 (their round-off falls
+        as the step grows, and small weights do not make the function less
+        curved); on the MLP fast path, whose round-off is relative to the
+        difference itself, there is none. Entries that step cannot judge
+        (unresolved, or bounded too loosely to see a ``fail_threshold`` error)
+        are retried with steps 30 and 1000 times larger, each value taken only
+        where it crosses no kink, bounds the error more tightly and agrees with
+        the smaller step's within their bounds.
     mode : {'auto', 'full', 'sampled', 'directional'}, default='auto'
         'full' checks every entry; 'sampled' a stratified random sample of
         ``n_entries`` entries in which every block (biases included) has its
@@ -131,10 +137,13 @@ def check_gradients(
         The verdict scale: 'pass' below ``pass_threshold``, 'fail' from
         ``fail_threshold`` on (and when not finite), 'warn' between.
     noise_aware : bool, default=True
-        Judge every block against its estimated finite-difference noise too: an
-        error within 10 times the noise is never 'fail' (a correct model after
-        training, whose gradient is tiny, is not failed for round-off), and an
-        error 1000 times above it is 'fail' from ``pass_threshold`` on.
+        Judge every entry against its own error bound too (round-off plus the
+        step's truncation, see Notes): a block whose entries all agree within
+        their bounds is 'pass', an error within 3 bounds is never 'fail', one
+        1000 times above them is 'fail' from ``pass_threshold`` on, and
+        entries finite differences cannot resolve (both values below the
+        bound) are counted in ``n_unresolved`` and left out. False: every
+        entry that crossed no kink counts, and the thresholds alone decide.
     dropout : {'frozen', 'off'}, default='frozen'
         Passed to ``objective`` if it takes it: 'frozen' checks with one fixed
         dropout mask (the dropout backward pass is checked too), 'off' with
@@ -174,12 +183,19 @@ def check_gradients(
     (any array that changes when a kink is crossed), or else from one-sided
     differences (the analytic value matches one side, not the other).
 
-    *Noise.* Each value comes with the error a correct model may show. Plain
-    engine: the round-off of ``J`` measured with ECnoise (Moré and Wild),
-    divided by the step. Fast path: round-off of the sums over samples (its
-    own and backprop's, from the sizes of their terms) plus the truncation
-    error of the central difference. The verdict rules of ``noise_aware`` use
-    the norm of these over a block.
+    *Error bounds.* Each value comes with the error a correct gradient may
+    show at that entry, from that entry alone. Plain engine: a third
+    evaluation ``J(theta + 2 eps e_i)`` gives the third difference, which
+    measures the entry's round-off and the step's truncation error
+    ``eps^2 J'''(theta) / 6`` (three evaluations per entry). Fast path:
+    round-off of the sums over samples (its own and backprop's, from the sizes
+    of their terms) plus the truncation error from a second step. An entry
+    whose analytic and numeric values both lie below its bound is
+    *unresolved* (a vanishing gradient, a plateau): counted, left out of the
+    difference, never making a verdict worse; a block of only such entries
+    has the verdict 'unresolved', and a check that resolved nothing is
+    'warn'. The report's ``noise`` is the round-off of ``J`` measured once
+    with ECnoise (Moré and Wild), for information.
 
     *Fast path.* For sk_dlsetup's MLPs, activations below the perturbed layer
     are cached and each perturbed column's effect on the loss is a function of
@@ -284,8 +300,8 @@ def _check_objective(objective, settings, rng):
     _check_finite(loss0, grad, blocks)
     engine = make_engine(objective, blocks, theta0, loss0, rng, settings.fast, notes)
     judge = Judge(settings, engine.evaluation_noise, notes)
-    runner = _Runner(engine, grad, judge, rng)
     epsilons = _block_epsilons(settings.epsilon, theta0, blocks, engine)
+    runner = Runner(engine, grad, judge, rng, retry=settings.epsilon == "auto")
     mode = _resolve_mode(settings.mode, theta0.size, settings.n_entries, engine)
     if mode == "directional":
         rows = [
@@ -293,7 +309,7 @@ def _check_objective(objective, settings, rng):
             for b, (block, eps) in enumerate(zip(blocks, epsilons))
         ]
     else:
-        selections = _select_entries(blocks, mode, settings.n_entries, rng)
+        selections = select_entries(blocks, mode, settings.n_entries, rng)
         rows = [
             runner.entries(b, block, eps, flat, mode)
             for b, (block, eps, flat) in enumerate(zip(blocks, epsilons, selections))
@@ -336,53 +352,24 @@ def _check_finite(loss0, grad, blocks):
 def _block_epsilons(epsilon, theta0, blocks, engine):
     if epsilon != "auto":
         return [float(epsilon)] * len(blocks)
-    # The characteristic scale of a parameter, never below the engine's floor:
-    # for plain evaluations, whose round-off falls as the step grows, 1 (the
-    # function's curvature does not shrink with small weights, and steps scaled
-    # down to weights of ~0.05 were round-off dominated).
+    # The characteristic scale of the block's parameters, never below the
+    # engine's floor: for plain evaluations, whose round-off falls as the step
+    # grows, 1 (the function's curvature does not shrink with small weights,
+    # and steps scaled down to weights of ~0.05 were round-off dominated). Not
+    # the whole theta's: a block of 1e-4 next to one of 1e4 gets its own step.
     overall = float(np.sqrt(np.mean(theta0**2))) if theta0.size else 0.0
-    scale = max(overall or 1.0, engine.step_scale_floor)
     base = float(np.cbrt(engine.unit_roundoff))
-    return [
-        base * max(float(np.sqrt(np.mean(theta0[sl] ** 2))), scale)
-        for _, sl, _ in blocks
-    ]
+    steps = []
+    for _, sl, _ in blocks:
+        scale = max(float(np.sqrt(np.mean(theta0[sl] ** 2))), engine.step_scale_floor)
+        steps.append(base * (scale or overall or 1.0))
+    return steps
 
 
 def _resolve_mode(mode, n_params, n_entries, engine):
     if mode != "auto":
         return mode
     return "full" if n_params <= engine.full_limit(n_entries) else "sampled"
-
-
-def _allocate(sizes, budget):
-    """Water-filling: every block gets an equal share, capped by its size."""
-    alloc = [0] * len(sizes)
-    remaining = max(budget, len(sizes))
-    open_blocks = [b for b, size in enumerate(sizes) if size > 0]
-    while remaining > 0 and open_blocks:
-        share = max(1, remaining // len(open_blocks))
-        for b in list(open_blocks):
-            take = min(sizes[b] - alloc[b], share, remaining)
-            alloc[b] += take
-            remaining -= take
-            if alloc[b] == sizes[b]:
-                open_blocks.remove(b)
-            if remaining == 0:
-                break
-    return alloc
-
-
-def _select_entries(blocks, mode, n_entries, rng):
-    sizes = [sl.stop - sl.start for _, sl, _ in blocks]
-    if mode == "full":
-        return [np.arange(size) for size in sizes]
-    alloc = _allocate(sizes, n_entries)
-    return [
-        np.sort(rng.choice(size, count, replace=False)) if count < size else
-        np.arange(size)
-        for size, count in zip(sizes, alloc)
-    ]  # fmt: skip
 
 
 def _regularization_share(objective, theta0, grad, notes):
@@ -398,56 +385,3 @@ def _regularization_share(objective, theta0, grad, notes):
             f"in the data-loss gradient could hide below it; check with alpha=0 too."
         )
     return share
-
-
-# ------------------------------------------------------- evaluating the blocks
-
-
-class _Runner:
-    """Gets finite differences of a block from the engine and makes its row."""
-
-    def __init__(self, engine, grad, judge, rng):
-        self.engine = engine
-        self.grad = grad
-        self.judge = judge
-        self.rng = rng
-        self.collected = []  # (numeric, analytic, noise) per row, kinks left out
-
-    def entries(self, b, block, eps, flat, mode, escalated=False):
-        _, sl, _ = block
-        analytic = self.grad[sl][flat]
-        numbers = self.engine.entries(b, flat, eps, analytic)
-        return self._row(
-            block, mode, eps, flat, analytic, *numbers, escalated=escalated
-        )
-
-    def directional(self, b, block, eps, settings):
-        name, sl, shape = block
-        size = sl.stop - sl.start
-        # Random sign vectors, normalized: as good a probe as Gaussian ones
-        # (every entry weighs in) and far cheaper to draw (random bits).
-        count = settings.n_directions * size
-        bits = np.frombuffer(self.rng.bytes((count + 7) // 8), dtype=np.uint8)
-        signs = np.unpackbits(bits)[:count].reshape(settings.n_directions, size)
-        D = (1.0 - 2.0 * signs) / np.sqrt(size)
-        analytic = D @ self.grad[sl]
-        numbers = self.engine.directions(b, D, eps, analytic)
-        row = self._row(block, "directional", eps, None, analytic, *numbers)
-        if row.verdict != "fail":
-            return row
-        self.collected.pop()
-        flat = _select_entries([block], "sampled", settings.n_entries, self.rng)[0]
-        if self.engine.cheap_entries:
-            flat = np.arange(size)
-        mode = "full" if flat.size == size else "sampled"
-        self.judge.notes.append(
-            f"{name}: the directional check failed; re-checked entry by entry ({mode})."
-        )
-        return self.entries(b, block, eps, flat, mode, escalated=True)
-
-    def _row(self, block, mode, eps, flat, analytic, *numbers, escalated=False):
-        numeric, kinks, noise, _ = numbers
-        row = self.judge.row(block, mode, eps, flat, analytic, *numbers, escalated)
-        used = ~kinks
-        self.collected.append((numeric[used], analytic[used], noise[used]))
-        return row

@@ -2,8 +2,8 @@
 
 An engine answers, for block number ``block`` of the objective's blocks::
 
-    engine.entries(block, flat, eps, analytic) -> (numeric, kinks, noise, one_sided)
-    engine.directions(block, D, eps, analytic) -> (numeric, kinks, noise, one_sided)
+    engine.entries(block, flat, eps, analytic) -> (numeric, kinks, bound, one_sided)
+    engine.directions(block, D, eps, analytic) -> (numeric, kinks, bound, one_sided)
 
 the central differences of the block's entries ``flat`` (or along the rows of
 ``D``), which of them crossed a kink, the error each may show on a correct

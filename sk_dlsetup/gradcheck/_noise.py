@@ -78,26 +78,21 @@ def ecnoise(values):
     return None
 
 
-def estimate_noise(
-    loss, theta0, loss0, rng, unit_roundoff=UNIT_ROUNDOFF, within=slice(None)
-):
+def estimate_noise(loss, theta0, loss0, rng, unit_roundoff=UNIT_ROUNDOFF):
     """Round-off noise of ``loss`` near ``theta0``, measured with ECnoise.
 
     Evaluates ``loss`` at 9 points ``theta0 + i h p`` along a random direction
-    ``p`` moving every entry of ``theta0[within]`` (all of them by default)
-    by about ``h`` times its own size (at least the root-mean-square size),
-    with ``h`` = 1e-9, then 1e-7 and 1e-5 while no noise is visible (all
-    values equal). If no level qualifies (not smooth at that scale), the median
-    of the high-order levels is used. Never less than ``unit_roundoff *
-    |loss0|``. Restricted to one block, a kink or a step in another block does
-    not show in the estimate.
+    ``p`` moving every entry by about ``h`` times its own size (at least the
+    root-mean-square size), with ``h`` = 1e-9, then 1e-7 and 1e-5 while no
+    noise is visible (all values equal). If no level qualifies (not smooth at
+    that scale), the median of the high-order levels is used. Never less than
+    ``unit_roundoff * |loss0|``. The report's figure for the whole model;
+    each entry's bound comes from its own evaluations
+    (:func:`._plain.entry_bounds`).
     """
     floor = unit_roundoff * abs(loss0)
-    moved = theta0[within]
-    scale = np.maximum(np.abs(moved), np.sqrt(np.mean(moved**2)) or 1.0)
-    direction = np.zeros_like(theta0)
-    direction[within] = np.where(rng.random_sample(moved.size) < 0.5, -1.0, 1.0)
-    direction[within] *= scale
+    scale = np.maximum(np.abs(theta0), np.sqrt(np.mean(theta0**2)) or 1.0)
+    direction = np.where(rng.random_sample(theta0.size) < 0.5, -1.0, 1.0) * scale
     fallback = floor
     for h in (1e-9, 1e-7, 1e-5):
         values = [scalar_loss(loss(theta0 + (i * h) * direction)) for i in range(-4, 5)]

@@ -2,9 +2,10 @@
 
 Works on every object following the objective protocol (``theta0``, ``blocks``,
 ``loss(theta)``, ``gradient(theta)``). Besides the differences themselves it
-measures the round-off noise of ``J`` (:func:`._noise.estimate_noise`) and recognizes
-kink crossings: through the objective's optional ``kink_signature(theta)`` hook
-when it has one, otherwise from one-sided differences (:func:`kinks_from_sides`).
+bounds each one's error from that entry's own evaluations (:func:`entry_bounds`)
+and recognizes kink crossings: through the objective's optional
+``kink_signature(theta)`` hook when it has one, otherwise from one-sided
+differences (:func:`kinks_from_sides`).
 """
 
 import numpy as np
@@ -63,14 +64,97 @@ def kinks_from_sides(analytic, plus, minus, loss0, step_plus, step_minus, noise)
     return off & (jump > 10.0 * one_sided_noise) & (closest <= 0.1 * jump)
 
 
+#: Standard deviations of round-off a bound allows (rounding errors are not
+#: Gaussian, but rarely beyond this), and the safety factor on truncation.
+_ROUNDING_SIGMAS = 3.0
+_TRUNCATION_SAFETY = 2.0
+#: The upper quartile of |N(0, 1)|: turns that of |third differences| into a
+#: sigma. A quartile, not the median: round-off is often quantized (a loss
+#: summed from large terms moves in whole ulps), and many third differences
+#: are then exactly 0.
+_QUARTILE_ABS_NORMAL = 1.1503
+
+
+def entry_bounds(values, steps, loss0, unit_roundoff=UNIT_ROUNDOFF):
+    r"""Each central difference's error bound: its own round-off plus truncation.
+
+    From ``J`` at ``theta + s e`` for the steps ``s = +h, -h, +2h`` (and
+    ``J(theta) = loss0``), the third difference
+
+    .. math::
+
+        \Delta^3 = J(\theta + 2h) - 3 J(\theta + h) + 3 J(\theta)
+            - J(\theta - h) \approx h^3 J^{(3)} + \text{round-off}
+
+    measures both errors at that entry: the central difference's truncation
+    error is ``h^2 J''' / 6``, about ``|Delta^3| / (6 h)``, and where round-off
+    dominates, ``Delta^3`` has standard deviation ``sqrt(20) sigma``. The
+    round-off level of an entry is the largest of its own ``|Delta^3| /
+    sqrt(20)``, the typical one over the entries evaluated together (from the
+    upper quartile: one draw can be small by chance, and a minority of noisy
+    entries cannot move a quartile) and ``u |J|``. The bound is
+    ``3 sqrt(2) sigma / (2 h) + 2 |Delta^3| / (6 h)``.
+
+    Parameters
+    ----------
+    values : ndarray of shape (3, m)
+        ``J`` at ``theta + h e``, ``theta - h e`` and ``theta + 2 h e``.
+    steps : ndarray of shape (3, m)
+        The magnitudes of the steps actually taken (rounding included).
+    loss0 : float
+        ``J(theta)``.
+    unit_roundoff : float, default=float64's
+        Of the dtype ``J`` is evaluated in.
+
+    Returns
+    -------
+    bound : ndarray of shape (m,)
+        The error a correct gradient's central difference may show.
+    typical : float
+        The round-off level of ``J`` common to the entries (from the upper
+        quartile, at least ``u |J|``), without any one entry's kink or truncation: what
+        :func:`kinks_from_sides` compares one-sided differences with.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> # J = -log(q) at q = 3e-5, h = 1e-7: the truncation (h/q)^2/3 dominates.
+    >>> q, h = 3e-5, 1e-7
+    >>> J = lambda x: -np.log(x)
+    >>> values = np.array([[J(q + h)], [J(q - h)], [J(q + 2 * h)]])
+    >>> bound, _ = entry_bounds(values, np.array([[h], [h], [2 * h]]), J(q))
+    >>> error = abs((values[0] - values[1]) / (2 * h) - (-1 / q))[0]
+    >>> bool(error <= bound[0] <= 10 * error)
+    True
+    """
+    (plus, minus, double), (step_plus, step_minus, step_double) = values, steps
+    central = (plus - minus) / (step_plus + step_minus)
+    third = double - 3.0 * plus + 3.0 * loss0 - minus
+    # Unequal rounded steps leave a first-order term; take it out.
+    third -= central * (step_double - 3.0 * step_plus + step_minus)
+    own = np.abs(third) / np.sqrt(20.0)
+    typical = float(np.quantile(own, 0.75)) / _QUARTILE_ABS_NORMAL if own.size else 0.0
+    typical = max(typical, unit_roundoff * abs(loss0))
+    sigma = np.maximum(own, typical)
+    h = 0.5 * (step_plus + step_minus)
+    rounding = _ROUNDING_SIGMAS * np.sqrt(2.0) * sigma / (2.0 * h)
+    truncation = _TRUNCATION_SAFETY * np.abs(third) / (6.0 * h)
+    return rounding + truncation, typical
+
+
 def _differ(a, b):
     return a.shape != b.shape or bool(np.any(a != b))
 
 
 class PlainFiniteDifferences:
-    """Central differences from plain calls of ``objective.loss``.
+    """Central differences from plain calls of ``objective.loss``, each with its bound.
 
-    Follows the engine interface of :mod:`._engines`.
+    Follows the engine interface of :mod:`._engines`. Every value is computed
+    from ``J(theta ± eps e)`` and comes with the error a correct gradient may
+    show *at that entry*: its own round-off plus the step's truncation error,
+    both read from a third evaluation ``J(theta + 2 eps e)`` (see
+    :func:`entry_bounds`), so that noise at one entry (a kink, a step, an L1
+    term at 0) never widens another entry's bound.
 
     Parameters
     ----------
@@ -82,8 +166,8 @@ class PlainFiniteDifferences:
     loss0 : float
         ``objective.loss(theta0)``.
     noise : float or None, default=None
-        Round-off noise of one evaluation of ``J``; None measures it with
-        :func:`estimate_noise`.
+        Round-off noise of one evaluation of ``J`` (the report's figure); None
+        measures it with :func:`estimate_noise`.
     blocks : list of (name, slice, shape) or None, default=None
         The validated blocks; None takes ``objective.blocks``.
     rng : RandomState or None, default=None
@@ -106,16 +190,12 @@ class PlainFiniteDifferences:
         self.unit_roundoff = (
             float(np.finfo(dtype).eps) if dtype.kind == "f" else UNIT_ROUNDOFF
         )
-        self._rng = check_random_state(rng)
-        # Measured once for the whole model (the report's figure), and once per
-        # block for that block's entries (block_noise), unless given.
-        self._given_noise = noise is not None
         if noise is None:
             noise = estimate_noise(
-                objective.loss, theta0, loss0, self._rng, self.unit_roundoff
-            )
+                objective.loss, theta0, loss0, check_random_state(rng),
+                self.unit_roundoff,
+            )  # fmt: skip
         self.noise = self.evaluation_noise = noise
-        self._block_noise = {}
         self.signature = getattr(objective, "kink_signature", None)
         self._signature0 = None
 
@@ -124,65 +204,42 @@ class PlainFiniteDifferences:
         """Mode 'auto' checks every entry up to the 'sampled' budget."""
         return n_entries
 
-    def block_noise(self, block):
-        """Round-off noise of ``J`` when only block number ``block`` moves.
-
-        Measured along a random direction within the block (ECnoise), so that a
-        kink, a step or an L1 term at 0 in *another* block never widens this
-        block's noise floor (one 1 % bug in W is not excused by b's kink).
-        """
-        if self._given_noise or len(self.blocks) == 1:
-            return self.noise
-        if block not in self._block_noise:
-            self._block_noise[block] = estimate_noise(
-                self.objective.loss,
-                self.theta0,
-                self.loss0,
-                self._rng,
-                self.unit_roundoff,
-                within=self.blocks[block][1],
-            )
-        return self._block_noise[block]
-
     def _evaluate(self, perturb, count):
-        """Losses at theta0 ± each perturbation, and kink crossings from the hook.
+        """Losses at theta0 + 1, -1 and +2 times each perturbation, and kink
+        crossings from the hook.
 
-        ``crossed[side, m]``: the signature at theta0 + (side 0) or - (side 1)
-        the perturbation differs from the one at theta0.
+        ``values[side, m]`` and ``steps[side, m]`` for the sides (+1, -1, +2);
+        ``crossed[side, m]``: the signature there differs from theta0's;
+        ``flips[m]``: the signatures at +1 and -1 differ (a kink in between).
         """
-        plus, minus = np.empty(count), np.empty(count)
-        step_plus, step_minus = np.empty(count), np.empty(count)
+        values, steps = np.empty((3, count)), np.empty((3, count))
+        crossed = np.zeros((3, count), dtype=bool)
         flips = np.zeros(count, dtype=bool)
-        crossed = np.zeros((2, count), dtype=bool)
         if self.signature is not None and self._signature0 is None:
             self._signature0 = np.asarray(self.signature(self.theta0.copy()))
         for m in range(count):
             signatures = []
-            for sign, values, steps in ((1, plus, step_plus), (-1, minus, step_minus)):
-                theta, step = perturb(m, sign)
-                values[m] = scalar_loss(self.objective.loss(theta))
-                steps[m] = step
+            for side, multiple in enumerate(_SIDES):
+                theta, steps[side, m] = perturb(m, multiple)
+                values[side, m] = scalar_loss(self.objective.loss(theta))
                 if self.signature is not None:
                     signatures.append(np.asarray(self.signature(theta.copy())))
+                    crossed[side, m] = _differ(signatures[-1], self._signature0)
             if signatures:
                 flips[m] = _differ(signatures[0], signatures[1])
-                crossed[0, m] = _differ(signatures[0], self._signature0)
-                crossed[1, m] = _differ(signatures[1], self._signature0)
-        return plus, minus, step_plus, step_minus, flips, crossed
+        return values, steps, crossed, flips
 
-    def _finish(
-        self, analytic, plus, minus, step_plus, step_minus, flips, crossed, noise
-    ):
-        """``(numeric, kinks, noise, one_sided)``.
+    def _finish(self, analytic, values, steps, crossed, flips):
+        """``(numeric, kinks, bound, one_sided)``.
 
-        ``noise`` (in) is the round-off of one evaluation of J in this block;
-        ``noise`` (out) the standard deviation of each central difference from
-        the round-off of its two evaluations of J. ``one_sided`` re-checks a kink
-        entry with the one-sided difference on the side whose signature did not
-        change (NaN elsewhere, and without the hook: the one-sided differences
-        then decided that it is a kink, so they are no independent re-check).
+        ``one_sided`` re-checks a kink entry with the one-sided difference on
+        the side whose signature did not change (NaN elsewhere, and without the
+        hook: the one-sided differences then decided that it is a kink, so
+        they are no independent re-check).
         """
+        (plus, minus, _), (step_plus, step_minus, _) = values, steps
         numeric = (plus - minus) / (step_plus + step_minus)
+        bound, typical = entry_bounds(values, steps, self.loss0, self.unit_roundoff)
         one_sided = np.full(numeric.size, np.nan)
         if self.signature is not None:
             kinks = flips
@@ -192,10 +249,9 @@ class PlainFiniteDifferences:
             one_sided[backward] = ((self.loss0 - minus) / step_minus)[backward]
         else:
             kinks = kinks_from_sides(
-                analytic, plus, minus, self.loss0, step_plus, step_minus, noise
+                analytic, plus, minus, self.loss0, step_plus, step_minus, typical
             )
-        noise = np.sqrt(2.0) * noise / (step_plus + step_minus)
-        return numeric, kinks, noise, one_sided
+        return numeric, kinks, bound, one_sided
 
     def entries(self, block, flat, eps, analytic):
         """Central differences of the entries ``flat`` of block number ``block``.
@@ -205,24 +261,27 @@ class PlainFiniteDifferences:
         """
         positions = self.blocks[block][1].start + np.asarray(flat, dtype=np.intp)
 
-        def perturb(m, sign):
+        def perturb(m, multiple):
             theta = self.theta0.copy()
             i = positions[m]
-            theta[i] = self.theta0[i] + sign * eps
+            theta[i] = self.theta0[i] + multiple * eps
             return theta, abs(theta[i] - self.theta0[i])
 
-        values = self._evaluate(perturb, positions.size)
-        return self._finish(analytic, *values, self.block_noise(block))
+        return self._finish(analytic, *self._evaluate(perturb, positions.size))
 
     def directions(self, block, D, eps, analytic):
         """Central differences along the rows of ``D`` (unit vectors in a block)."""
         D = np.asarray(D, dtype=np.float64)
         block_slice = self.blocks[block][1]
 
-        def perturb(m, sign):
+        def perturb(m, multiple):
             theta = self.theta0.copy()
-            theta[block_slice] += sign * eps * D[m]
-            return theta, eps
+            theta[block_slice] += multiple * eps * D[m]
+            return theta, abs(multiple) * eps
 
-        values = self._evaluate(perturb, D.shape[0])
-        return self._finish(analytic, *values, self.block_noise(block))
+        return self._finish(analytic, *self._evaluate(perturb, D.shape[0]))
+
+
+#: The multiples of the step evaluated per value: the central pair, and +2 for
+#: the third difference that measures the entry's own round-off and truncation.
+_SIDES = (1, -1, 2)

@@ -8,6 +8,9 @@ import numpy as np
 from .._text import fmt, text_table
 
 VERDICTS = ("pass", "warn", "fail")
+#: A row's verdict may also be 'unresolved': none of its entries could be
+#: judged. It ranks with 'pass' (it never makes a report worse).
+_RANK = {"unresolved": 0, "pass": 0, "warn": 1, "fail": 2}
 
 
 class GradientCheckError(RuntimeError):
@@ -84,12 +87,17 @@ class BlockCheck:
     n_kinks : int
         Entries whose two evaluations saw a ReLU pre-activation change sign;
         left out of ``difference`` and ``verdict``.
+    n_unresolved : int
+        Entries whose analytic and numeric values both lie below their error
+        bound: finite differences cannot see that gradient at this step
+        (vanishing, a plateau). Left out of ``difference`` and ``verdict``.
     ratio : float
         Median of analytic / numeric over entries whose numeric value stands
         clear of the noise: a constant ratio other than 1 is a scaling bug.
         NaN when no entry qualifies.
-    verdict : {'pass', 'warn', 'fail'}
-        The block's verdict.
+    verdict : {'pass', 'warn', 'fail', 'unresolved'}
+        The block's verdict; 'unresolved' when every entry was (nothing of
+        the block could be judged).
     size : int
         Number of entries of the block.
     mode : {'full', 'sampled', 'directional'}
@@ -98,7 +106,9 @@ class BlockCheck:
     epsilon : float
         The step used for this block.
     noise : float
-        The difference that finite-difference noise alone would explain.
+        The difference the entries' error bounds (round-off plus truncation)
+        would explain: the norm of the bounds of the resolved entries over
+        ``||a|| + ||g||``.
     analytic, numeric : float
         The two values at ``worst_index`` (of the worst direction in
         directional mode).
@@ -118,6 +128,8 @@ class BlockCheck:
         Which of them crossed a kink.
     one_sided_values : ndarray
         The one-sided re-checks of kink entries (NaN elsewhere).
+    bounds : ndarray
+        Each value's error bound: what a correct gradient may show there.
     """
 
     name: str
@@ -136,11 +148,13 @@ class BlockCheck:
     numeric: float
     escalated: bool = False
     kink_difference: float = np.nan
+    n_unresolved: int = 0
     entries: np.ndarray | None = field(default=None, repr=False, compare=False)
     numeric_values: np.ndarray | None = field(default=None, repr=False, compare=False)
     analytic_values: np.ndarray | None = field(default=None, repr=False, compare=False)
     kinks: np.ndarray | None = field(default=None, repr=False, compare=False)
     one_sided_values: np.ndarray | None = field(default=None, repr=False, compare=False)
+    bounds: np.ndarray | None = field(default=None, repr=False, compare=False)
 
     _ARRAYS = (
         "entries",
@@ -148,6 +162,7 @@ class BlockCheck:
         "analytic_values",
         "kinks",
         "one_sided_values",
+        "bounds",
     )
 
     def keys(self):
@@ -195,6 +210,7 @@ _REPORT_FIELDS = (
     "n_params",
     "n_checked",
     "n_kinks",
+    "n_unresolved",
     "loss",
     "gradient_norm",
     "noise",
@@ -242,7 +258,8 @@ class GradientCheckReport:
         within the estimated finite-difference noise is never 'fail', and one
         whose error stands 1000 times above it is 'fail' from
         ``pass_threshold`` on. The report's verdict is the worst of its blocks'
-        and of the overall difference's.
+        and of the overall difference's; 'warn' when no entry at all could be
+        resolved (nothing was checked).
     passed : bool
         ``verdict != 'fail'``.
     blocks : list of BlockCheck
@@ -257,6 +274,9 @@ class GradientCheckReport:
         The verdict scale.
     n_params, n_checked, n_kinks : int
         Size of theta, entries (or directions) evaluated, kink-crossing ones.
+    n_unresolved : int
+        Entries below what finite differences resolve (see
+        :class:`BlockCheck`), left out of the difference and the verdict.
     loss : float
         ``J(theta0)``.
     gradient_norm : float
@@ -307,10 +327,10 @@ class GradientCheckReport:
     def worst_block(self):
         """Name of the block with the worst verdict, then largest difference.
 
-        None when every block passes.
+        None when every block passes (or is unresolved).
         """
         worst = max(self.blocks, key=_severity, default=None)
-        if worst is None or worst.verdict == "pass":
+        if worst is None or _RANK[worst.verdict] == 0:
             return None
         return worst.name
 
@@ -368,13 +388,14 @@ class GradientCheckReport:
         return (
             f"mode {self.mode}, epsilon {step}, engine {self.engine}, "
             f"{self.n_checked} checked of {self.n_params} parameters, "
-            f"{self.n_kinks} kinks, J = {fmt(self.loss)}, "
+            f"{self.n_kinks} kinks, {self.n_unresolved} unresolved, "
+            f"J = {fmt(self.loss)}, "
             f"noise {fmt(self.noise)}, L2 share of gradient {share}"
         )
 
     def _table(self):
         head = ["block", "shape", "difference", "worst index", "checked", "kinks"]
-        head += ["ratio", "verdict"]
+        head += ["unresolved", "ratio", "verdict"]
         rows = [
             [
                 row.name,
@@ -383,6 +404,7 @@ class GradientCheckReport:
                 "-" if row.worst_index is None else str(row.worst_index),
                 str(row.n_checked) + ("*" if row.mode == "directional" else ""),
                 str(row.n_kinks),
+                str(row.n_unresolved),
                 _fmt_ratio(row.ratio),
                 row.verdict,
             ]
@@ -390,7 +412,7 @@ class GradientCheckReport:
         ]
         rows.append(
             ["all", "", fmt(self.difference), "", str(self.n_checked)]
-            + [str(self.n_kinks), "", self.verdict]
+            + [str(self.n_kinks), str(self.n_unresolved), "", self.verdict]
         )
         return head, rows
 
@@ -424,7 +446,7 @@ class GradientCheckReport:
 
 
 def _severity(row):
-    rank = VERDICTS.index(row.verdict)
+    rank = _RANK[row.verdict]
     difference = row.difference if np.isfinite(row.difference) else np.inf
     return rank, difference
 

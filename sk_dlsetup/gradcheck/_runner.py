@@ -1,0 +1,135 @@
+"""Evaluating the blocks: which entries, which steps, and each block's row.
+
+:func:`select_entries` picks the entries of every block (all of them, or a
+stratified sample in which every block has its share); :class:`Runner` gets
+their finite differences from an engine (:mod:`._engines`), retries with
+larger steps what an 'auto' step cannot judge, escalates a failing
+directional check to entries, and has the judge (:mod:`._judge`) make the row.
+"""
+
+import numpy as np
+
+#: 'auto' steps: an entry the block's step cannot judge is retried with steps
+#: this many times larger (the largest about 1e-2 of the block's scale).
+_STEP_GROWTH = (30.0, 1000.0)
+
+
+def allocate(sizes, budget):
+    """Water-filling: every block gets an equal share, capped by its size."""
+    alloc = [0] * len(sizes)
+    remaining = max(budget, len(sizes))
+    open_blocks = [b for b, size in enumerate(sizes) if size > 0]
+    while remaining > 0 and open_blocks:
+        share = max(1, remaining // len(open_blocks))
+        for b in list(open_blocks):
+            take = min(sizes[b] - alloc[b], share, remaining)
+            alloc[b] += take
+            remaining -= take
+            if alloc[b] == sizes[b]:
+                open_blocks.remove(b)
+            if remaining == 0:
+                break
+    return alloc
+
+
+def select_entries(blocks, mode, n_entries, rng):
+    """The flat entries to check in each block: all of them in mode 'full',
+    else ``allocate``'s share of ``n_entries`` drawn without replacement."""
+    sizes = [sl.stop - sl.start for _, sl, _ in blocks]
+    if mode == "full":
+        return [np.arange(size) for size in sizes]
+    alloc = allocate(sizes, n_entries)
+    return [
+        np.sort(rng.choice(size, count, replace=False)) if count < size else
+        np.arange(size)
+        for size, count in zip(sizes, alloc)
+    ]  # fmt: skip
+
+
+class Runner:
+    """Gets finite differences of a block from the engine and makes its row."""
+
+    def __init__(self, engine, grad, judge, rng, retry=False):
+        self.engine = engine
+        self.grad = grad
+        self.judge = judge
+        self.rng = rng
+        self.retry = retry
+        self.collected = []  # (numeric, analytic, bound) of resolved entries per row
+
+    def entries(self, b, block, eps, flat, mode, escalated=False):
+        _, sl, _ = block
+        analytic = self.grad[sl][flat]
+        numbers = self.engine.entries(b, flat, eps, analytic)
+        numbers = self._resolve(b, block, eps, flat, analytic, numbers)
+        return self._row(
+            block, mode, eps, flat, analytic, *numbers, escalated=escalated
+        )
+
+    def _resolve(self, b, block, eps, flat, analytic, numbers):
+        """'auto' steps: retry the entries this step cannot judge with larger ones.
+
+        An entry is retried when it is unresolved or its bound exceeds
+        ``fail_threshold`` times its size (an error that large would go
+        unseen). It takes a larger step's value only where that step crosses no
+        kink, gives a smaller bound and agrees with the value it replaces
+        within both bounds (a step past the function's own scale aliases, and
+        its Taylor-based bound would not say so); the rest keep their values.
+        """
+        numeric, kinks, bound, one_sided = (np.array(v) for v in numbers)
+        if not self.retry or not self.judge.settings.noise_aware:
+            return numeric, kinks, bound, one_sided
+        taken = np.zeros(numeric.size, dtype=bool)
+        for growth in _STEP_GROWTH:
+            size = np.maximum(np.abs(numeric), np.abs(analytic))
+            weak = ~kinks & (bound > self.judge.settings.fail_threshold * size)
+            if not weak.any():
+                break
+            where = np.flatnonzero(weak)
+            with np.errstate(all="ignore"):  # a larger step may leave J's domain
+                retry, crossed, retry_bound, _ = self.engine.entries(
+                    b, flat[where], eps * growth, analytic[where]
+                )
+            consistent = np.abs(retry - numeric[where]) <= retry_bound + bound[where]
+            better = ~crossed & (retry_bound < bound[where]) & consistent
+            take = where[better]
+            numeric[take], bound[take] = retry[better], retry_bound[better]
+            taken[take] = True
+        if taken.any():
+            self.judge.notes.append(
+                f"{block[0]}: {int(taken.sum())} of {taken.size} entries were "
+                f"checked with a larger step than {eps:.1e}, which bounds their "
+                f"error more tightly."
+            )
+        return numeric, kinks, bound, one_sided
+
+    def directional(self, b, block, eps, settings):
+        name, sl, shape = block
+        size = sl.stop - sl.start
+        # Random sign vectors, normalized: as good a probe as Gaussian ones
+        # (every entry weighs in) and far cheaper to draw (random bits).
+        count = settings.n_directions * size
+        bits = np.frombuffer(self.rng.bytes((count + 7) // 8), dtype=np.uint8)
+        signs = np.unpackbits(bits)[:count].reshape(settings.n_directions, size)
+        D = (1.0 - 2.0 * signs) / np.sqrt(size)
+        analytic = D @ self.grad[sl]
+        numbers = self.engine.directions(b, D, eps, analytic)
+        row = self._row(block, "directional", eps, None, analytic, *numbers)
+        if row.verdict != "fail":
+            return row
+        self.collected.pop()
+        flat = select_entries([block], "sampled", settings.n_entries, self.rng)[0]
+        if self.engine.cheap_entries:
+            flat = np.arange(size)
+        mode = "full" if flat.size == size else "sampled"
+        self.judge.notes.append(
+            f"{name}: the directional check failed; re-checked entry by entry ({mode})."
+        )
+        return self.entries(b, block, eps, flat, mode, escalated=True)
+
+    def _row(self, block, mode, eps, flat, analytic, *numbers, escalated=False):
+        numeric, kinks, bound, _ = numbers
+        row = self.judge.row(block, mode, eps, flat, analytic, *numbers, escalated)
+        resolved, _ = self.judge.status(numeric, analytic, bound, kinks)
+        self.collected.append((numeric[resolved], analytic[resolved], bound[resolved]))
+        return row

@@ -23,7 +23,8 @@ BLAS threads competing with other work make timings erratic).
 
 Function objectives (``--functions``, also run by default): the same black-box
 function checked by ours (:func:`~sk_dlsetup.make_objective`, the plain engine:
-two evaluations per parameter) and by ``scipy.optimize.check_grad`` (one), and a
+two evaluations per parameter, a third where an entry's error needs its own
+truncation bound) and by ``scipy.optimize.check_grad`` (one), and a
 PyTorch model of about 50k parameters checked through
 :func:`~sk_dlsetup.interop.torch_objective` and by ``torch.autograd.gradcheck``
 (full and fast mode) on the same function. Targets: within 2.2x of scipy's time

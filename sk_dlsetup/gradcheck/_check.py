@@ -187,7 +187,9 @@ def check_gradients(
     show at that entry, from that entry alone. Plain engine: a third
     evaluation ``J(theta + 2 eps e_i)`` gives the third difference, which
     measures the entry's round-off and the step's truncation error
-    ``eps^2 J'''(theta) / 6`` (three evaluations per entry). Fast path:
+    ``eps^2 J'''(theta) / 6``; it is evaluated for a sample of entries and for
+    every entry whose error exceeds what round-off alone explains (about two
+    evaluations per entry on a correct gradient, three on a suspicious one). Fast path:
     round-off of the sums over samples (its own and backprop's, from the sizes
     of their terms) plus the truncation error from a second step. An entry
     whose analytic and numeric values both lie below its bound is

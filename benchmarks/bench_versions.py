@@ -9,8 +9,9 @@ Cases: ``fit`` on bench_train.py's problem (20,000 x 100, 10 classes, hidden
 (256, 128), adam, batch 200, 2 epochs) in float64 and float32;
 ``predict_proba`` on the same data; a full fast gradient check of
 bench_gradcheck.py's 50k network (relu and tanh) and 235k network (relu); a
-full check of the 1k tanh network's J as a black box (the plain engine); and, where PyTorch is
-installed, the same fit on PyTorch CPU tensors under ``array_api_dispatch``.
+full check of the 1k tanh network's J as a black box (the plain engine);
+and, where PyTorch is installed, the same fit on PyTorch CPU tensors under
+``array_api_dispatch``.
 
 Usage::
 

@@ -318,7 +318,6 @@ def _check_objective(objective, settings, rng):
         ]
     return judge.report(
         rows,
-        runner.collected,
         mode=mode,
         settings=settings,
         n_params=theta0.size,

@@ -72,6 +72,7 @@ class Judge:
         self.noise = noise
         self.notes = notes
         self._explained = []  # blocks above pass_threshold that the bounds explain
+        self.collected = []  # (numeric, analytic, bound) of each row's resolved entries
 
     def status(self, numeric, analytic, bound, kinks):
         """:func:`entry_status`; without ``noise_aware`` every entry that
@@ -127,6 +128,7 @@ class Judge:
         resolved, unresolved = self.status(numeric, analytic, bound, kinks)
         a, g, b = numeric[resolved], analytic[resolved], bound[resolved]
         measured = _Measured(a, g, b)
+        self.collected.append((a, g, b))
         if not resolved.any() and unresolved.any():
             verdict = "unresolved"
         else:
@@ -174,9 +176,10 @@ class Judge:
             bounds=bound,
         )
 
-    def report(self, rows, collected, *, mode, settings, **attributes):
-        parts = [np.concatenate(c) if c else np.empty(0) for c in zip(*collected)]
-        measured = _Measured(*parts) if parts else _Measured(*[np.empty(0)] * 3)
+    def report(self, rows, *, mode, settings, **attributes):
+        """The report over ``rows``, its difference over every resolved entry."""
+        parts = [np.concatenate(c) for c in zip(*self.collected)]
+        measured = _Measured(*(parts or [np.empty(0)] * 3))
         n_unresolved = sum(row.n_unresolved for row in rows)
         if measured.n_entries == 0 and n_unresolved:
             overall = "warn"

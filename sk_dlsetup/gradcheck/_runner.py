@@ -55,16 +55,13 @@ class Runner:
         self.judge = judge
         self.rng = rng
         self.retry = retry
-        self.collected = []  # (numeric, analytic, bound) of resolved entries per row
 
     def entries(self, b, block, eps, flat, mode, escalated=False):
         _, sl, _ = block
         analytic = self.grad[sl][flat]
         numbers = self.engine.entries(b, flat, eps, analytic)
         numbers = self._resolve(b, block, eps, flat, analytic, numbers)
-        return self._row(
-            block, mode, eps, flat, analytic, *numbers, escalated=escalated
-        )
+        return self.judge.row(block, mode, eps, flat, analytic, *numbers, escalated)
 
     def _resolve(self, b, block, eps, flat, analytic, numbers):
         """'auto' steps: retry the entries this step cannot judge with larger ones.
@@ -76,9 +73,9 @@ class Runner:
         within both bounds (a step past the function's own scale aliases, and
         its Taylor-based bound would not say so); the rest keep their values.
         """
-        numeric, kinks, bound, one_sided = (np.array(v) for v in numbers)
         if not self.retry or not self.judge.settings.noise_aware:
-            return numeric, kinks, bound, one_sided
+            return numbers
+        numeric, kinks, bound, one_sided = (np.array(v) for v in numbers)
         taken = np.zeros(numeric.size, dtype=bool)
         for growth in _STEP_GROWTH:
             size = np.maximum(np.abs(numeric), np.abs(analytic))
@@ -114,10 +111,10 @@ class Runner:
         D = (1.0 - 2.0 * signs) / np.sqrt(size)
         analytic = D @ self.grad[sl]
         numbers = self.engine.directions(b, D, eps, analytic)
-        row = self._row(block, "directional", eps, None, analytic, *numbers)
+        row = self.judge.row(block, "directional", eps, None, analytic, *numbers, False)
         if row.verdict != "fail":
             return row
-        self.collected.pop()
+        self.judge.collected.pop()
         flat = select_entries([block], "sampled", settings.n_entries, self.rng)[0]
         if self.engine.cheap_entries:
             flat = np.arange(size)
@@ -126,10 +123,3 @@ class Runner:
             f"{name}: the directional check failed; re-checked entry by entry ({mode})."
         )
         return self.entries(b, block, eps, flat, mode, escalated=True)
-
-    def _row(self, block, mode, eps, flat, analytic, *numbers, escalated=False):
-        numeric, kinks, bound, _ = numbers
-        row = self.judge.row(block, mode, eps, flat, analytic, *numbers, escalated)
-        resolved, _ = self.judge.status(numeric, analytic, bound, kinks)
-        self.collected.append((numeric[resolved], analytic[resolved], bound[resolved]))
-        return row

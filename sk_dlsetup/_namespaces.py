@@ -202,6 +202,22 @@ def attributes_to_namespace(estimator, xp, device):
             setattr(estimator, key, to_namespace(value, xp, device))
 
 
+def as_scalar(value):
+    """A Python number from a scalar or 0-d array of any namespace: a float,
+    or a complex for NumPy's complex values (the complex-step gradient check).
+
+    Examples
+    --------
+    >>> as_scalar(np.float32(0.5)), as_scalar(np.array(1 + 2j))
+    (0.5, (1+2j))
+    """
+    if isinstance(value, (complex, np.complexfloating)) or (
+        isinstance(value, np.ndarray) and value.dtype.kind == "c"
+    ):
+        return complex(value)
+    return float(value)
+
+
 def copy_array(array):
     """A copy of an array of any namespace, in that namespace."""
     if isinstance(array, np.ndarray):

@@ -27,13 +27,37 @@ from ._protocol import (
 from ._runner import Runner, select_entries
 
 MODES = ("auto", "full", "sampled", "directional")
+METHODS = ("central", "richardson", "complex")
+
+
+class _DefaultStep(float):
+    """``epsilon``'s default, 1e-7: 'central' takes it as it is, the other
+    methods their own step (an explicit 1e-7 is a plain float, used as given)."""
+
+    def __repr__(self):
+        return "1e-07"
+
+    def __copy__(self):
+        return self
+
+    def __deepcopy__(self, memo):
+        return self
+
+    def __reduce__(self):
+        return "DEFAULT_EPSILON"
+
+
+#: The default ``epsilon`` of :func:`check_gradients` and ``GradientChecker``.
+DEFAULT_EPSILON = _DefaultStep(1e-7)
 
 #: Constraints shared by :func:`check_gradients` and ``GradientChecker``.
 CHECK_CONSTRAINTS = {
     "epsilon": [Interval(Real, 0, None, closed="neither"), StrOptions({"auto"})],
     "mode": [StrOptions(set(MODES))],
+    "method": [StrOptions(set(METHODS))],
     "n_entries": [Interval(Integral, 1, None, closed="left")],
     "n_directions": [Interval(Integral, 1, None, closed="left")],
+    "detect": [Interval(Real, 0, None, closed="neither"), None],
     "pass_threshold": [Interval(Real, 0, None, closed="neither")],
     "fail_threshold": [Interval(Real, 0, None, closed="neither")],
     "noise_aware": ["boolean"],
@@ -61,10 +85,12 @@ def check_gradients(
     y=None,
     *,
     sample_weight=None,
-    epsilon=1e-7,
+    epsilon=DEFAULT_EPSILON,
+    method="central",
     mode="auto",
     n_entries=2000,
     n_directions=2,
+    detect=None,
     pass_threshold=1e-6,
     fail_threshold=1e-3,
     noise_aware=True,
@@ -246,6 +272,12 @@ def check_gradients(
             f"pass_threshold ({pass_threshold}) must be below fail_threshold "
             f"({fail_threshold})."
         )
+    if detect is not None and mode not in ("auto", "directional"):
+        raise ValueError(
+            f"detect={detect!r} sets how many random directions a directional "
+            f"check takes; mode={mode!r} checks entries. Use mode='directional' "
+            f"(or 'auto') with detect, or leave detect=None."
+        )
     if sample_weight is not None and (callable(X) or (X is None and y is None)):
         raise ValueError(
             "sample_weight is used when check_gradients builds the objective from "
@@ -259,9 +291,11 @@ def check_gradients(
         objective = build_objective(estimator, X, y, sample_weight, dropout)
     settings = _Settings(
         epsilon=epsilon,
+        method=method,
         mode=mode,
         n_entries=n_entries,
         n_directions=n_directions,
+        detect=detect,
         pass_threshold=pass_threshold,
         fail_threshold=fail_threshold,
         noise_aware=noise_aware,
@@ -273,9 +307,11 @@ def check_gradients(
 @dataclass(frozen=True)
 class _Settings:
     epsilon: object
+    method: str
     mode: str
     n_entries: int
     n_directions: int
+    detect: object
     pass_threshold: float
     fail_threshold: float
     noise_aware: bool
@@ -300,11 +336,15 @@ def _check_objective(objective, settings, rng):
         loss0, grad = objective.loss(theta0.copy()), objective.gradient(theta0.copy())
     loss0, grad = scalar_loss(loss0), gradient_vector(grad, theta0.size)
     _check_finite(loss0, grad, blocks)
-    engine = make_engine(objective, blocks, theta0, loss0, rng, settings.fast, notes)
+    engine = make_engine(
+        objective, blocks, theta0, loss0, rng, settings.fast, notes, settings.method
+    )
     judge = Judge(settings, engine.evaluation_noise, notes)
     epsilons = _block_epsilons(settings.epsilon, theta0, blocks, engine)
     runner = Runner(engine, grad, judge, rng, retry=settings.epsilon == "auto")
-    mode = _resolve_mode(settings.mode, theta0.size, settings.n_entries, engine)
+    mode = _resolve_mode(
+        settings.mode, theta0.size, settings.n_entries, engine, settings.detect
+    )
     if mode == "directional":
         rows = [
             runner.directional(b, block, eps, settings)
@@ -325,6 +365,7 @@ def _check_objective(objective, settings, rng):
         gradient_norm=float(np.linalg.norm(grad)),
         regularization_share=_regularization_share(objective, theta0, grad, notes),
         engine=engine.name,
+        method=settings.method,
     )
 
 
@@ -351,7 +392,10 @@ def _check_finite(loss0, grad, blocks):
 
 
 def _block_epsilons(epsilon, theta0, blocks, engine):
-    if epsilon != "auto":
+    """Each block's step: as given, or the method's own (its 'auto' steps when
+    left at the default, except for 'central', whose default is the lecture's)."""
+    default = isinstance(epsilon, _DefaultStep) and engine.method != "central"
+    if epsilon != "auto" and not default:
         return [float(epsilon)] * len(blocks)
     # The characteristic scale of the block's parameters, never below the
     # engine's floor: for plain evaluations, whose round-off falls as the step
@@ -359,7 +403,8 @@ def _block_epsilons(epsilon, theta0, blocks, engine):
     # and steps scaled down to weights of ~0.05 were round-off dominated). Not
     # the whole theta's: a block of 1e-4 next to one of 1e4 gets its own step.
     overall = float(np.sqrt(np.mean(theta0**2))) if theta0.size else 0.0
-    base = float(np.cbrt(engine.unit_roundoff))
+    power = engine.step_power
+    base = _COMPLEX_STEP if power is None else engine.unit_roundoff**power
     steps = []
     for _, sl, _ in blocks:
         scale = max(float(np.sqrt(np.mean(theta0[sl] ** 2))), engine.step_scale_floor)
@@ -367,7 +412,13 @@ def _block_epsilons(epsilon, theta0, blocks, engine):
     return steps
 
 
-def _resolve_mode(mode, n_params, n_entries, engine):
+#: The complex step's base: tiny, but far above the smallest normal numbers.
+_COMPLEX_STEP = 1e-20
+
+
+def _resolve_mode(mode, n_params, n_entries, engine, detect=None):
+    if detect is not None:
+        return "directional"
     if mode != "auto":
         return mode
     return "full" if n_params <= engine.full_limit(n_entries) else "sampled"

@@ -12,7 +12,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from .._callbacks import CallbackSupportMixin, fit_task, run_task
 from .._compat import Interval, StrOptions, _fit_context, _safe_indexing
-from ._check import CHECK_CONSTRAINTS, check_gradients
+from ._check import CHECK_CONSTRAINTS, DEFAULT_EPSILON, check_gradients
 from ._protocol import missing_protocol
 from ._report import GradientCheckError, GradientCheckWarning
 
@@ -48,7 +48,11 @@ class GradientChecker(CallbackSupportMixin, MetaEstimatorMixin, BaseEstimator):
         Follows the objective protocol: ``initialize(X, y)``, ``fit(X, y)`` and
         ``objective(X, y)``, e.g. :class:`~sk_dlsetup.MLPFromScratch`.
     epsilon : float > 0 or 'auto', default=1e-7
-        Finite-difference step, see :func:`check_gradients`.
+        Finite-difference step, see :func:`check_gradients`. With 'richardson'
+        or 'complex', 1e-7 (the default, a plain float for scikit-learn's
+        parameter rules) means the method's own step.
+    method : {'central', 'richardson', 'complex'}, default='central'
+        Which differences, see :func:`check_gradients`.
     mode : {'auto', 'full', 'sampled', 'directional'}, default='auto'
         Which entries are checked, see :func:`check_gradients`.
     check_at : tuple of {'init', 'fitted'}, default=('init', 'fitted')
@@ -64,6 +68,10 @@ class GradientChecker(CallbackSupportMixin, MetaEstimatorMixin, BaseEstimator):
         Budget of the 'sampled' mode.
     n_directions : int, default=2
         Directions per block of the 'directional' mode.
+    detect : float > 0 or None, default=None
+        Directional mode: as many directions per block as it takes to catch
+        an error of this size relative to the block's gradient norm with
+        probability 0.999 (see :func:`check_gradients`).
     pass_threshold, fail_threshold : float, default=1e-6, 1e-3
         The verdict scale.
     noise_aware : bool, default=True
@@ -123,12 +131,14 @@ class GradientChecker(CallbackSupportMixin, MetaEstimatorMixin, BaseEstimator):
         estimator,
         *,
         epsilon=1e-7,
+        method="central",
         mode="auto",
         check_at=STAGES,
         on_failure="raise",
         max_samples=256,
         n_entries=2000,
         n_directions=2,
+        detect=None,
         pass_threshold=1e-6,
         fail_threshold=1e-3,
         noise_aware=True,
@@ -138,12 +148,14 @@ class GradientChecker(CallbackSupportMixin, MetaEstimatorMixin, BaseEstimator):
     ):
         self.estimator = estimator
         self.epsilon = epsilon
+        self.method = method
         self.mode = mode
         self.check_at = check_at
         self.on_failure = on_failure
         self.max_samples = max_samples
         self.n_entries = n_entries
         self.n_directions = n_directions
+        self.detect = detect
         self.pass_threshold = pass_threshold
         self.fail_threshold = fail_threshold
         self.noise_aware = noise_aware
@@ -262,10 +274,12 @@ class GradientChecker(CallbackSupportMixin, MetaEstimatorMixin, BaseEstimator):
             X,
             y,
             sample_weight=sample_weight,
-            epsilon=self.epsilon,
+            epsilon=DEFAULT_EPSILON if self.epsilon == DEFAULT_EPSILON else self.epsilon,
+            method=self.method,
             mode=self.mode,
             n_entries=self.n_entries,
             n_directions=self.n_directions,
+            detect=self.detect,
             pass_threshold=self.pass_threshold,
             fail_threshold=self.fail_threshold,
             noise_aware=self.noise_aware,

@@ -20,13 +20,22 @@ smallest parameter scale of ``epsilon='auto'``; 0 for none).
   ``objective.loss`` per value.
 - :class:`~._fast.MLPFiniteDifferences`: sk_dlsetup's MLP objective,
   layer-wise, far cheaper and less noisy.
+- :mod:`._methods`: Richardson and complex-step differences (``method=``).
 """
 
 from scipy import sparse
 
 from ..neural_network._objective import MLPObjective
 from ._fast import MLPFiniteDifferences
+from ._methods import PlainComplexStep, PlainRichardson, Richardson
 from ._plain import PlainFiniteDifferences
+
+#: The plain engine of each method.
+PLAIN_ENGINES = {
+    "central": PlainFiniteDifferences,
+    "richardson": PlainRichardson,
+    "complex": PlainComplexStep,
+}
 
 
 def uses_mlp_loss(objective):
@@ -46,8 +55,16 @@ def uses_mlp_loss(objective):
 DENSE_LIMIT_BYTES = 64 * 2**20
 
 
-def make_engine(objective, blocks, theta0, loss0, rng, fast, notes):
-    """The engine for ``objective``: the MLP fast path if allowed and valid."""
+def make_engine(objective, blocks, theta0, loss0, rng, fast, notes, method="central"):
+    """The engine of ``method`` for ``objective``: the MLP fast path if allowed
+    and valid (Richardson-extrapolated for 'richardson'; 'complex' evaluates
+    the objective on complex theta, so it always takes plain evaluations)."""
+    if method == "complex" and fast and uses_mlp_loss(objective):
+        notes.append(
+            "method='complex' evaluates objective.loss on complex theta: checked "
+            "with plain evaluations (the fast path's expansion is real)."
+        )
+        fast = False
     X = getattr(objective, "X", None)
     too_large = sparse.issparse(X) and 8 * X.shape[0] * X.shape[1] > DENSE_LIMIT_BYTES
     if fast and uses_mlp_loss(objective) and too_large:
@@ -56,10 +73,12 @@ def make_engine(objective, blocks, theta0, loss0, rng, fast, notes):
             "plain evaluations of objective.loss."
         )
     elif fast and uses_mlp_loss(objective):
-        return MLPFiniteDifferences(objective, loss0=loss0)
+        engine = MLPFiniteDifferences(objective, loss0=loss0)
+        return Richardson(engine) if method == "richardson" else engine
     if fast and isinstance(objective, MLPObjective):
         notes.append(
             f"{type(objective).__name__} redefines MLPObjective.loss: checked "
             f"with plain evaluations of objective.loss."
         )
-    return PlainFiniteDifferences(objective, theta0, loss0, blocks=blocks, rng=rng)
+    engine = PLAIN_ENGINES[method]
+    return engine(objective, theta0, loss0, blocks=blocks, rng=rng)

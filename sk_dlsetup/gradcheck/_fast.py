@@ -101,6 +101,8 @@ class MLPFiniteDifferences(NetworkExpansion):
     """
 
     name = "mlp-fast"
+    method = "central"
+    step_power = 1.0 / 3.0
     cheap_entries = True
     step_scale_floor = 0.0  # 'auto' steps: truncation, not round-off, limits them
     unit_roundoff = UNIT_ROUNDOFF

@@ -104,8 +104,10 @@ class FunctionObjective:
         self.theta0 = np.concatenate([array.ravel() for array in arrays])
 
     def params(self, theta):
-        """``theta`` as fresh float64 arrays in the structure of ``params``."""
-        theta = np.array(theta, dtype=np.float64)  # a copy: views of it are fresh
+        """``theta`` as fresh float64 arrays in the structure of ``params``
+        (complex128 for the complex step)."""
+        dtype = np.complex128 if np.iscomplexobj(theta) else np.float64
+        theta = np.array(theta, dtype=dtype)  # a copy: views of it are fresh
         if theta.shape != self.theta0.shape:
             raise ValueError(
                 f"theta has shape {theta.shape}; expected {self.theta0.shape}."
@@ -118,8 +120,9 @@ class FunctionObjective:
         return tuple(arrays) if self._kind == "tuple" else arrays
 
     def loss(self, theta):
-        """Your ``loss`` at ``theta``, as a float."""
-        return scalar_loss(self._loss(self.params(theta)))
+        """Your ``loss`` at ``theta``, as a float (as it is on complex theta)."""
+        value = self._loss(self.params(theta))
+        return value if np.iscomplexobj(theta) else scalar_loss(value)
 
     def gradient(self, theta):
         """Your ``gradient`` at ``theta``, flattened into theta's layout."""

@@ -206,7 +206,7 @@ class Judge:
             blocks=rows,
             mode=mode,
             requested_mode=settings.mode,
-            epsilon=settings.epsilon,
+            epsilon=_asked_epsilon(settings),
             pass_threshold=settings.pass_threshold,
             fail_threshold=settings.fail_threshold,
             n_checked=sum(row.n_checked for row in rows),
@@ -253,6 +253,17 @@ class Judge:
                 else "."
             )
         )
+
+
+def _asked_epsilon(settings):
+    """The step asked for: 'auto', a float, or 'default' for another method's
+    own default step (the steps taken are in the rows)."""
+    epsilon = settings.epsilon
+    if epsilon == "auto":
+        return "auto"
+    if type(epsilon) is not float and settings.method != "central":
+        return "default"  # epsilon left at DEFAULT_EPSILON (a float subclass)
+    return float(epsilon)
 
 
 class _Measured:

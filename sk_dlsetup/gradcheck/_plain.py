@@ -75,7 +75,7 @@ _TRUNCATION_SAFETY = 2.0
 _QUARTILE_ABS_NORMAL = 1.1503
 
 
-def entry_bounds(values, steps, loss0, unit_roundoff=UNIT_ROUNDOFF):
+def entry_bounds(values, steps, loss0, unit_roundoff=UNIT_ROUNDOFF, floor=0.0):
     r"""Each central difference's error bound: its own round-off plus truncation.
 
     From ``J`` at ``theta + s e`` for the steps ``s = +h, -h, +2h`` (and
@@ -107,6 +107,9 @@ def entry_bounds(values, steps, loss0, unit_roundoff=UNIT_ROUNDOFF):
         ``J(theta)``.
     unit_roundoff : float, default=float64's
         Of the dtype ``J`` is evaluated in.
+    floor : float, default=0.0
+        A round-off level of ``J`` known otherwise (measured by
+        :func:`estimate_noise`), the least the typical level can be.
 
     Returns
     -------
@@ -142,7 +145,7 @@ def entry_bounds(values, steps, loss0, unit_roundoff=UNIT_ROUNDOFF):
         if measured.any()
         else 0.0
     )
-    typical = max(typical, unit_roundoff * abs(loss0))
+    typical = max(typical, unit_roundoff * abs(loss0), floor)
     sigma = np.maximum(own, typical)
     h = 0.5 * (step_plus + step_minus)
     rounding = _ROUNDING_SIGMAS * np.sqrt(2.0) * sigma / (2.0 * h)
@@ -186,8 +189,17 @@ class PlainFiniteDifferences:
     """
 
     name = "plain"
+    method = "central"
+    #: Entries per call whose third difference is always measured: the typical
+    #: round-off of J (an upper quartile of 24 is steady to about 30 %).
+    #: Directional checks, a handful of values, take the measured noise of J
+    #: instead and evaluate the third point only where needed.
+    sample_size = 24
     cheap_entries = False
     step_scale_floor = 1.0  # 'auto' steps: round-off falls as the step grows
+    #: 'auto' steps are u^step_power times the scale: cbrt(u) balances a
+    #: central difference's round-off, ~u / h, and truncation, ~h^2.
+    step_power = 1.0 / 3.0
 
     def __init__(self, objective, theta0, loss0, noise=None, *, blocks=None, rng=None):
         self.objective = objective
@@ -216,25 +228,44 @@ class PlainFiniteDifferences:
         """Losses at theta0 + multiple * each member's perturbation, and kink
         crossings from the hook, written into ``out``.
 
-        ``values[side, m]`` and ``steps[side, m]`` for the sides (+1, -1, +2);
-        ``crossed[side, m]``: the signature there differs from theta0's;
-        ``flips[m]``: the signatures at +1 and -1 differ (a kink in between).
+        ``values[side, m]`` and ``steps[side, m]`` for the multiples
+        ``self.SIDES[side]``; ``crossed[side, m]``: the signature there differs
+        from theta0's; ``flips[m]``: the signatures at sides 0 and 1 (the
+        widest pair, +1 and -1) differ (a kink in between).
         """
         values, steps, crossed, flips = out
         if self.signature is not None and self._signature0 is None:
             self._signature0 = np.asarray(self.signature(self.theta0.copy()))
         for m in members:
-            signatures = []
+            signatures = {}
             for side in sides:
-                theta, steps[side, m] = perturb(m, _SIDES[side])
-                values[side, m] = scalar_loss(self.objective.loss(theta))
+                theta, steps[side, m] = perturb(m, self.SIDES[side])
+                values[side, m] = self._value(self.objective.loss(theta))
                 if self.signature is not None:
-                    signatures.append(np.asarray(self.signature(theta.copy())))
-                    crossed[side, m] = _differ(signatures[-1], self._signature0)
-            if len(signatures) == 2:
+                    signatures[side] = np.asarray(self.signature(theta.copy()))
+                    crossed[side, m] = _differ(signatures[side], self._signature0)
+            if 0 in signatures and 1 in signatures:
                 flips[m] = _differ(signatures[0], signatures[1])
 
-    def _differences(self, perturb, count, analytic):
+    #: The multiples of the step evaluated per value: the central pair, and +2
+    #: for the third difference that measures the entry's own round-off and
+    #: truncation.
+    SIDES = (1, -1, 2)
+    #: What each evaluation's value is read as.
+    _value = staticmethod(scalar_loss)
+
+    def _arrays(self, count):
+        """``(values, steps, crossed, flips)`` for ``count`` values, unevaluated."""
+        sides = len(self.SIDES)
+        dtype = complex if any(isinstance(m, complex) for m in self.SIDES) else float
+        return (
+            np.full((sides, count), np.nan, dtype=dtype),
+            np.full((sides, count), np.nan),
+            np.zeros((sides, count), dtype=bool),
+            np.zeros(count, dtype=bool),
+        )
+
+    def _differences(self, perturb, count, analytic, sample):
         """``(numeric, kinks, bound, one_sided)`` of ``count`` perturbations.
 
         ``J(theta + 2 eps e)`` is evaluated for a spread sample of the entries
@@ -243,19 +274,22 @@ class PlainFiniteDifferences:
         own third difference could only widen their bound. A correct gradient
         costs about two evaluations per entry, a suspicious entry three.
         """
-        values, steps = np.full((3, count), np.nan), np.full((3, count), np.nan)
-        out = (values, steps, np.zeros((3, count), bool), np.zeros(count, bool))
+        out = self._arrays(count)
+        values, steps = out[:2]
         self._evaluate(perturb, range(count), (0, 1), out)
-        third = np.zeros(count, dtype=bool)
-        third[np.linspace(0, count - 1, min(count, _SAMPLE)).astype(np.intp)] = True
+        third = spread_sample(count, sample)
         self._evaluate(perturb, np.flatnonzero(third), (2,), out)
         numeric = (values[0] - values[1]) / (steps[0] + steps[1])
-        bounds = entry_bounds(values, steps, self.loss0, self.unit_roundoff)
+        # Without a sample, the measured noise of J is the typical round-off.
+        floor = 0.0 if third.any() else self.noise
+        bounds = entry_bounds(values, steps, self.loss0, self.unit_roundoff, floor)
         with np.errstate(invalid="ignore"):
             need = ~third & ~(np.abs(numeric - analytic) <= bounds[0])
         if need.any():
             self._evaluate(perturb, np.flatnonzero(need), (2,), out)
-            bounds = entry_bounds(values, steps, self.loss0, self.unit_roundoff)
+            bounds = entry_bounds(
+                values, steps, self.loss0, self.unit_roundoff, floor
+            )
         return self._finish(analytic, numeric, bounds, *out)
 
     def _finish(self, analytic, numeric, bounds, values, steps, crossed, flips):
@@ -290,12 +324,12 @@ class PlainFiniteDifferences:
         positions = self.blocks[block][1].start + np.asarray(flat, dtype=np.intp)
 
         def perturb(m, multiple):
-            theta = self.theta0.copy()
+            theta = self._start(multiple)
             i = positions[m]
             theta[i] = self.theta0[i] + multiple * eps
             return theta, abs(theta[i] - self.theta0[i])
 
-        return self._differences(perturb, positions.size, analytic)
+        return self._differences(perturb, positions.size, analytic, self.sample_size)
 
     def directions(self, block, D, eps, analytic):
         """Central differences along the rows of ``D`` (unit vectors in a block)."""
@@ -303,16 +337,28 @@ class PlainFiniteDifferences:
         block_slice = self.blocks[block][1]
 
         def perturb(m, multiple):
-            theta = self.theta0.copy()
+            theta = self._start(multiple)
             theta[block_slice] += multiple * eps * D[m]
             return theta, abs(multiple) * eps
 
-        return self._differences(perturb, D.shape[0], analytic)
+        return self._differences(perturb, D.shape[0], analytic, 0)
+
+    def _start(self, multiple):
+        """A fresh copy of theta0 to perturb: complex for an imaginary step."""
+        if isinstance(multiple, complex):
+            return self.theta0.astype(np.complex128)
+        return self.theta0.copy()
 
 
-#: The multiples of the step evaluated per value: the central pair, and +2 for
-#: the third difference that measures the entry's own round-off and truncation.
-_SIDES = (1, -1, 2)
-#: Entries per call whose third difference is always measured: the typical
-#: round-off of J (an upper quartile of 24 is steady to about 30 %).
-_SAMPLE = 24
+def spread_sample(count, size):
+    """A mask of ``size`` of ``count`` values spread evenly (all if fewer).
+
+    Examples
+    --------
+    >>> spread_sample(5, 3).astype(int).tolist()
+    [1, 0, 1, 0, 1]
+    """
+    mask = np.zeros(count, dtype=bool)
+    if count and size:
+        mask[np.linspace(0, count - 1, min(count, size)).astype(np.intp)] = True
+    return mask

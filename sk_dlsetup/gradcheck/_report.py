@@ -130,6 +130,12 @@ class BlockCheck:
         The one-sided re-checks of kink entries (NaN elsewhere).
     bounds : ndarray
         Each value's error bound: what a correct gradient may show there.
+    detectable_error : float
+        Directional rows: the smallest error ``delta`` of the block's gradient,
+        as ``||delta|| / ||g||``, that this check catches ('fail') with
+        probability at least 0.999 whatever ``delta``'s direction, given the
+        directions used and their error bounds (see the user guide's "How
+        accurate is a gradient check?"). NaN for rows checked entry by entry.
     """
 
     name: str
@@ -149,6 +155,7 @@ class BlockCheck:
     escalated: bool = False
     kink_difference: float = np.nan
     n_unresolved: int = 0
+    detectable_error: float = np.nan
     entries: np.ndarray | None = field(default=None, repr=False, compare=False)
     numeric_values: np.ndarray | None = field(default=None, repr=False, compare=False)
     analytic_values: np.ndarray | None = field(default=None, repr=False, compare=False)
@@ -216,6 +223,7 @@ _REPORT_FIELDS = (
     "noise",
     "regularization_share",
     "engine",
+    "method",
     "stage",
     "notes",
 )
@@ -268,8 +276,10 @@ class GradientCheckReport:
         The mode used.
     requested_mode : {'auto', 'full', 'sampled', 'directional'}
         The mode asked for.
-    epsilon : float or 'auto'
-        The step asked for (the steps used are in the rows).
+    epsilon : float, 'auto' or 'default'
+        The step asked for (the steps used are in the rows): 'default' when
+        left at its default with a method other than 'central', which takes
+        its own step.
     pass_threshold, fail_threshold : float
         The verdict scale.
     n_params, n_checked, n_kinks : int
@@ -288,6 +298,9 @@ class GradientCheckReport:
         coming from the L2 term (None if the objective cannot tell).
     engine : {'mlp-fast', 'plain'}
         How finite differences were computed.
+    method : {'central', 'richardson', 'complex'}
+        Which differences: central, Richardson-extrapolated central, or the
+        complex step.
     stage : str or None
         Set by :class:`~sk_dlsetup.GradientChecker`: 'init' or 'fitted'.
     notes : list of str
@@ -376,8 +389,8 @@ class GradientCheckReport:
 
     def _summary(self):
         epsilons = sorted({row.epsilon for row in self.blocks})
-        if self.epsilon == "auto":
-            step = "auto (" + ", ".join(fmt(e) for e in epsilons) + ")"
+        if self.epsilon in ("auto", "default"):
+            step = f"{self.epsilon} (" + ", ".join(fmt(e) for e in epsilons) + ")"
         else:
             step = fmt(self.epsilon)
         share = (
@@ -386,7 +399,8 @@ class GradientCheckReport:
             else f"{100 * self.regularization_share:.1f}%"
         )
         return (
-            f"mode {self.mode}, epsilon {step}, engine {self.engine}, "
+            f"mode {self.mode}, method {self.method}, epsilon {step}, "
+            f"engine {self.engine}, "
             f"{self.n_checked} checked of {self.n_params} parameters, "
             f"{self.n_kinks} kinks, {self.n_unresolved} unresolved, "
             f"J = {fmt(self.loss)}, "

@@ -7,7 +7,11 @@ larger steps what an 'auto' step cannot judge, escalates a failing
 directional check to entries, and has the judge (:mod:`._judge`) make the row.
 """
 
+from dataclasses import replace
+
 import numpy as np
+
+from ._directions import MAX_DIRECTIONS, detectable_error, gaussian_directions
 
 #: 'auto' steps: an entry the block's step cannot judge is retried with steps
 #: this many times larger (the largest about 1e-2 of the block's scale).
@@ -101,17 +105,37 @@ class Runner:
         return numeric, kinks, bound, one_sided
 
     def directional(self, b, block, eps, settings):
+        """Random Gaussian directions of the block, as many as ``detect``
+        needs (else ``n_directions``), and the error they are sure to catch."""
         name, sl, shape = block
         size = sl.stop - sl.start
-        # Random sign vectors, normalized: as good a probe as Gaussian ones
-        # (every entry weighs in) and far cheaper to draw (random bits).
-        count = settings.n_directions * size
-        bits = np.frombuffer(self.rng.bytes((count + 7) // 8), dtype=np.uint8)
-        signs = np.unpackbits(bits)[:count].reshape(settings.n_directions, size)
-        D = (1.0 - 2.0 * signs) / np.sqrt(size)
-        analytic = D @ self.grad[sl]
-        numbers = self.engine.directions(b, D, eps, analytic)
+        gradient = self.grad[sl]
+        count = 1 if settings.detect is not None else settings.n_directions
+        D = gaussian_directions(self.rng, count, size)
+        numbers = self.engine.directions(b, D, eps, D @ gradient)
+        norm = float(np.linalg.norm(gradient))
+
+        def detectable():
+            return detectable_error(
+                numbers[0], D @ gradient, numbers[2], norm, size, settings
+            )
+
+        while settings.detect is not None and detectable() > settings.detect:
+            if D.shape[0] >= min(MAX_DIRECTIONS, size):
+                self.judge.notes.append(
+                    f"{name}: detect={settings.detect:g} needs more than "
+                    f"{D.shape[0]} directions; this check catches errors of "
+                    f"{detectable():.2g} of the gradient norm (see the row's "
+                    f"detectable_error), or check it with mode='full'."
+                )
+                break
+            extra = gaussian_directions(self.rng, 1, size)
+            more = self.engine.directions(b, extra, eps, extra @ gradient)
+            D = np.vstack([D, extra])
+            numbers = tuple(np.concatenate(pair) for pair in zip(numbers, more))
+        analytic = D @ gradient
         row = self.judge.row(block, "directional", eps, None, analytic, *numbers, False)
+        row = replace(row, detectable_error=detectable())
         if row.verdict != "fail":
             return row
         self.judge.collected.pop()

@@ -118,6 +118,7 @@ class TorchObjective:
         self._flat_numpy = self._flat.numpy() if device.type == "cpu" else None
         self._devices = [] if device.type == "cpu" else [device]
         self.theta0 = self._flat.detach().cpu().numpy().copy()
+        self._complex = None  # (model, parameters, X) in complex128, when needed
         self.external_tensors = self._outside_tensors()
         if self.external_tensors:
             warnings.warn(
@@ -178,10 +179,31 @@ class TorchObjective:
         return scalar_loss(output.detach().cpu().numpy())
 
     def loss(self, theta):
-        """``loss_fn(model(X), y)`` at ``theta``, a float."""
+        """``loss_fn(model(X), y)`` at ``theta``, a float; on complex ``theta``
+        (the complex step) a complex128 copy of the model evaluates it, and the
+        value is complex."""
+        if np.iscomplexobj(theta):
+            return self._complex_loss(theta)
         self._load(theta)
         with self._torch.no_grad():
             return self._value(self._evaluate())
+
+    def _complex_loss(self, theta):
+        torch = self._torch
+        if self._complex is None:
+            with warnings.catch_warnings():  # "complex modules are a new feature"
+                warnings.simplefilter("ignore", UserWarning)
+                model = copy.deepcopy(self._model).to(torch.complex128)
+            params = [p for p in model.parameters() if p.requires_grad]
+            X = self._X.to(torch.complex128) if self._X.is_floating_point() else self._X
+            self._complex = model, params, X
+        model, params, X = self._complex
+        theta = np.asarray(theta, dtype=np.complex128)
+        with torch.no_grad(), torch.random.fork_rng(devices=self._devices):
+            for (_, sl, shape), p in zip(self.blocks, params):
+                p.copy_(torch.from_numpy(theta[sl].reshape(shape)).to(p.device))
+            value = self._loss_fn(model(X), self._y)
+        return value.detach().cpu().numpy()
 
     def gradient(self, theta):
         """The autograd gradient at ``theta``, in theta's layout (float64)."""

@@ -27,7 +27,7 @@ from typing import NamedTuple
 import numpy as np
 from scipy.special import xlogy
 
-from .._namespaces import inplace, is_numpy
+from .._namespaces import as_scalar, inplace, is_numpy
 from ._activations import expit_of
 
 
@@ -53,7 +53,10 @@ def inplace_binary_log_loss(Z, Y, xp=np):
     >>> bool(np.allclose(Z, [[0.5 - 1], [1 / (1 + np.exp(-2))]]))
     True
     """
-    if is_numpy(xp):
+    if is_numpy(xp) and np.iscomplexobj(Z):  # the complex step: no complex logaddexp
+        shift = np.maximum(Z.real, 0.0)
+        softplus = shift + np.log(np.exp(-shift) + np.exp(Z - shift))
+    elif is_numpy(xp):
         softplus = np.logaddexp(0.0, Z)
     else:  # the standard's logaddexp takes two arrays
         softplus = xp.logaddexp(xp.zeros_like(Z), Z)
@@ -177,6 +180,11 @@ def _row_sum(Z, xp):
     return (Z @ np.ones(Z.shape[1], Z.dtype))[:, None]
 
 
+def _sum_dtype(Z):
+    """float64 sums, complex128 for the complex-step gradient check."""
+    return np.complex128 if np.iscomplexobj(Z) else np.float64
+
+
 class Loss(NamedTuple):
     """A loss and its canonical output activation.
 
@@ -245,12 +253,12 @@ def inplace_data_loss_and_delta(Z, Y, loss, sample_weight=None, xp=np):
         if is_numpy(xp):
             # np.add.reduce rather than np.mean: the same pairwise float64 sum
             # without np.mean's Python-level overhead, paid on every mini-batch.
-            return float(np.add.reduce(per_sample, dtype=np.float64)) / n_samples
+            return as_scalar(np.add.reduce(per_sample, dtype=_sum_dtype(Z))) / n_samples
         return float(xp.sum(per_sample)) / n_samples
     if is_numpy(xp):
         sw_sum = sample_weight.sum(dtype=np.float64)
         Z *= (sample_weight / sw_sum).astype(Z.dtype, copy=False)[:, None]
-        return float(np.dot(per_sample, sample_weight) / sw_sum)
+        return as_scalar(np.dot(per_sample, sample_weight) / sw_sum)
     sw_sum = xp.sum(sample_weight)
     Z *= xp.reshape(sample_weight / sw_sum, (-1, 1))
     return float(xp.sum(per_sample * sample_weight) / sw_sum)

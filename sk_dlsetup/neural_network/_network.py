@@ -36,7 +36,7 @@ from scipy import sparse
 from sklearn import get_config
 from sklearn.utils import gen_batches
 
-from .._namespaces import copy_array, empty, into, is_numpy, itemsize
+from .._namespaces import as_scalar, copy_array, empty, into, is_numpy, itemsize
 from ._activations import ACTIVATIONS
 from ._layout import layer_views, pack, parameter_blocks
 from ._losses import inplace_data_loss_and_delta
@@ -258,8 +258,10 @@ def l2_penalty(layers, alpha, sw_sum, xp=np):
     squares = 0.0
     for Wb in layers:
         W = Wb[:-1, :]
-        # vdot: one BLAS pass, no temporary (NumPy).
-        squares += float(np.vdot(W, W) if is_numpy(xp) else xp.sum(W * W))
+        # vdot: one BLAS pass, no temporary (NumPy); it conjugates, so not
+        # for the complex step.
+        real = is_numpy(xp) and not np.iscomplexobj(W)
+        squares += as_scalar(np.vdot(W, W) if real else xp.sum(W * W))
     return 0.5 * alpha * squares / sw_sum
 
 

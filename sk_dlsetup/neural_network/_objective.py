@@ -120,6 +120,7 @@ class MLPObjective:
             self._X = self._buffers.batch(n_samples)
         self._Y = transposed_rows(self.Y)
         self._cached_theta = None
+        self._complex = None
 
     def astype(self, dtype):
         """This objective evaluated in ``dtype`` (``self`` if it already is).
@@ -136,7 +137,9 @@ class MLPObjective:
         dtype = np.dtype(dtype)
         if dtype == self.dtype:
             return self
-        theta = np.array(self.theta0, dtype=dtype)
+        # Complex (the complex step): real weights, sample weights and masks.
+        real = dtype if dtype.kind == "f" else np.dtype(np.float64)
+        theta = np.array(self.theta0, dtype=real)
         coefs, intercepts = unpack(theta, self.blocks)
         weights, masks = self.sample_weight, self.keep_masks
         return MLPObjective(
@@ -147,8 +150,8 @@ class MLPObjective:
             activation=self.activation,
             loss=self.loss_name,
             alpha=self.alpha,
-            sample_weight=None if weights is None else np.asarray(weights, dtype),
-            keep_masks=None if masks is None else [M.astype(dtype) for M in masks],
+            sample_weight=None if weights is None else np.asarray(weights, real),
+            keep_masks=None if masks is None else [M.astype(real) for M in masks],
         )
 
     @property
@@ -157,7 +160,16 @@ class MLPObjective:
         return self.theta0.size
 
     def loss(self, theta):
-        """``J(theta)``: mean loss plus the L2 penalty, a Python float."""
+        """``J(theta)``: mean loss plus the L2 penalty, a Python float.
+
+        On complex ``theta`` (the complex-step gradient check) the same
+        function continued analytically, a Python complex: every activation
+        and loss evaluates there, ReLU on the real part's sign.
+        """
+        if np.iscomplexobj(theta) and self.dtype.kind != "c":
+            if self._complex is None:
+                self._complex = self.astype(np.complex128)
+            return self._complex.loss(theta)
         return self._evaluate(theta, gradient=False)[0]
 
     def gradient(self, theta):
@@ -205,7 +217,8 @@ class MLPObjective:
             keep_masks=self.keep_masks,
             gradient=gradient,
         )
-        self._cached_theta = (np.array(theta, dtype=np.float64), loss, gradient)
+        kept = np.complex128 if self.dtype.kind == "c" else np.float64
+        self._cached_theta = (np.array(theta, dtype=kept), loss, gradient)
         return loss, self._grad
 
     # ------------------------------------------- optional gradient-check hooks

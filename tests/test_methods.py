@@ -22,10 +22,8 @@ METHODS = ["central", "richardson", "complex"]
 def _problem(estimator, activation, seed=0, **params):
     rng = np.random.RandomState(seed)
     X = rng.randn(30, 4)
-    if estimator is MLPFromScratch:
-        y = rng.randint(0, 3, 30)
-    else:
-        y = rng.rand(30) + 0.1
+    classes = estimator is MLPFromScratch
+    y = rng.randint(0, 3, 30) if classes else rng.rand(30) + 0.1
     model = estimator(
         hidden_layer_sizes=(6, 5), activation=activation, random_state=seed, **params
     ).initialize(X, y)

@@ -274,7 +274,7 @@ class GradientChecker(CallbackSupportMixin, MetaEstimatorMixin, BaseEstimator):
             X,
             y,
             sample_weight=sample_weight,
-            epsilon=DEFAULT_EPSILON if self.epsilon == DEFAULT_EPSILON else self.epsilon,
+            epsilon=_default_as_such(self.epsilon),
             method=self.method,
             mode=self.mode,
             n_entries=self.n_entries,
@@ -422,3 +422,9 @@ def _describe(stage, report):
         if np.isfinite(row.ratio):
             where += f", analytic/numeric ratio {row.ratio:.4g}"
     return f"at {stage!r}: difference {report.difference:.2e}{where}"
+
+
+def _default_as_such(epsilon):
+    """1e-7, the default (a plain float, as scikit-learn's parameter rules
+    want), as check_gradients' own default: each method takes its own step."""
+    return DEFAULT_EPSILON if epsilon == DEFAULT_EPSILON else epsilon

@@ -192,8 +192,6 @@ class PlainFiniteDifferences:
     method = "central"
     #: Entries per call whose third difference is always measured: the typical
     #: round-off of J (an upper quartile of 24 is steady to about 30 %).
-    #: Directional checks, a handful of values, take the measured noise of J
-    #: instead and evaluate the third point only where needed.
     sample_size = 24
     cheap_entries = False
     step_scale_floor = 1.0  # 'auto' steps: round-off falls as the step grows
@@ -287,9 +285,7 @@ class PlainFiniteDifferences:
             need = ~third & ~(np.abs(numeric - analytic) <= bounds[0])
         if need.any():
             self._evaluate(perturb, np.flatnonzero(need), (2,), out)
-            bounds = entry_bounds(
-                values, steps, self.loss0, self.unit_roundoff, floor
-            )
+            bounds = entry_bounds(values, steps, self.loss0, self.unit_roundoff, floor)
         return self._finish(analytic, numeric, bounds, *out)
 
     def _finish(self, analytic, numeric, bounds, values, steps, crossed, flips):
@@ -341,7 +337,9 @@ class PlainFiniteDifferences:
             theta[block_slice] += multiple * eps * D[m]
             return theta, abs(multiple) * eps
 
-        return self._differences(perturb, D.shape[0], analytic, 0)
+        # Every direction's own bound (not only where it disagrees): what a
+        # directional check promises to catch must not depend on the bug.
+        return self._differences(perturb, D.shape[0], analytic, D.shape[0])
 
     def _start(self, multiple):
         """A fresh copy of theta0 to perturb: complex for an imaginary step."""

@@ -105,8 +105,9 @@ class JaxObjective:
                         "through args instead)."
                     )
                 arrays.append(array.astype(np.float64))
-                self.blocks.append((name, slice(start, start + array.size), array.shape))
-                start += array.size
+                stop = start + array.size
+                self.blocks.append((name, slice(start, stop), array.shape))
+                start = stop
             self._args = jax.tree_util.tree_map(self._as_float64, (args, kwargs))
         self.theta0 = np.concatenate([array.ravel() for array in arrays])
         self._value_and_grad = jax.value_and_grad(self._call)
@@ -158,5 +159,5 @@ class JaxObjective:
         with self._float64():
             value, grads = self._value_and_grad(self._tree(theta))
             leaves = self._jax.tree_util.tree_leaves(grads)
-            flat = np.concatenate([np.asarray(g, dtype=np.float64).ravel() for g in leaves])
+            flat = np.concatenate([np.asarray(g, np.float64).ravel() for g in leaves])
         return scalar_loss(np.asarray(value)), flat

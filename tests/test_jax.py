@@ -113,3 +113,16 @@ def test_bad_inputs():
         jax_objective(lambda p: 0.0, {"w": jnp.ones(2, dtype=jnp.int32)})
     with pytest.raises(ValueError, match="no leaves"):
         jax_objective(lambda p: 0.0, {})
+
+
+def test_functions_jit_cannot_trace_still_run():
+    def loss(params):
+        w = params["w"]
+        if float(jnp.sum(w)) > 0:  # Python control flow on a value: not traceable
+            return jnp.sum(w**3)
+        return jnp.sum(w**2)
+
+    objective = jax_objective(loss, {"w": jnp.array([1.0, 2.0])})
+    # jit cannot trace it, so it runs as it is (jax.grad could not either).
+    assert objective.loss(objective.theta0) == pytest.approx(9.0)
+    assert objective.loss(-objective.theta0) == pytest.approx(5.0)

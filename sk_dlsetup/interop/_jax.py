@@ -110,7 +110,16 @@ class JaxObjective:
                 start = stop
             self._args = jax.tree_util.tree_map(self._as_float64, (args, kwargs))
         self.theta0 = np.concatenate([array.ravel() for array in arrays])
-        self._value_and_grad = jax.value_and_grad(self._call)
+        # Compiled once per dtype (a check evaluates J thousands of times);
+        # a function jit cannot trace (Python control flow on values) runs as is.
+        self._compiled = {
+            "loss": jax.jit(self._call),
+            "value_and_grad": jax.jit(jax.value_and_grad(self._call)),
+        }
+        self._eager = {
+            "loss": self._call,
+            "value_and_grad": jax.value_and_grad(self._call),
+        }
 
     @staticmethod
     def _as_float64(leaf):
@@ -144,10 +153,21 @@ class JaxObjective:
         args, kwargs = self._args
         return self._fun(params, *args, **kwargs)
 
+    def _run(self, name, theta):
+        """``fun`` (or its value and gradient) at ``theta``, compiled if it can be."""
+        tree = self._tree(theta)
+        compiled = self._compiled.get(name)
+        if compiled is not None:
+            try:
+                return compiled(tree)
+            except self._jax.errors.JAXTypeError:  # not traceable: run it as is
+                self._compiled.pop(name)
+        return self._eager[name](tree)
+
     def loss(self, theta):
         """``fun`` at ``theta``, a float (a complex on complex ``theta``)."""
         with self._float64():
-            value = np.asarray(self._call(self._tree(theta)))
+            value = np.asarray(self._run("loss", theta))
         return value if np.iscomplexobj(theta) else scalar_loss(value)
 
     def gradient(self, theta):
@@ -157,7 +177,7 @@ class JaxObjective:
     def loss_and_gradient(self, theta):
         """``(fun(theta), jax.grad(fun)(theta))`` from ``jax.value_and_grad``."""
         with self._float64():
-            value, grads = self._value_and_grad(self._tree(theta))
+            value, grads = self._run("value_and_grad", theta)
             leaves = self._jax.tree_util.tree_leaves(grads)
             flat = np.concatenate([np.asarray(g, np.float64).ravel() for g in leaves])
         return scalar_loss(np.asarray(value)), flat

@@ -102,10 +102,20 @@ html_theme_options = {
 html_sidebars = {"index": [], "changelog": [], "benchmarks": []}
 
 # -- Gallery ---------------------------------------------------------------
+
+
+def _has(module):
+    from importlib.util import find_spec
+
+    return find_spec(module) is not None
+
+
 sphinx_gallery_conf = {
     "examples_dirs": "../examples",
     "gallery_dirs": "auto_examples",
-    "filename_pattern": "/plot_",
+    # Examples that need an optional library run only where it is installed
+    # (their code is shown either way).
+    "filename_pattern": "/plot_" + ("|/jax_" if _has("jax") else ""),
     "within_subsection_order": "FileNameSortKey",
     "doc_module": ("sk_dlsetup",),
     "backreferences_dir": "gen_modules/backreferences",

@@ -259,3 +259,29 @@ def test_scipy_agrees_where_an_entry_is_resolved():
         report.blocks[0].numeric_values, scipy_numeric, rtol=1e-6
     )
     assert report.verdict == "pass" and report.n_unresolved == 0
+
+
+def test_a_large_step_does_not_excuse_a_bug_as_a_kink():
+    """At Richardson's step (7e-4) a smooth entry's one-sided differences differ
+    by eps J''; a 1 % error close to one of them is a bug, not a kink."""
+    q = np.array([0.3, -0.8, 1.1])
+
+    def loss(p):
+        return float(np.sum(np.tanh(3.0 * p["q"]) ** 2))
+
+    def gradient(p):
+        t = np.tanh(3.0 * p["q"])
+        return {"q": 6.0 * t * (1 - t**2) * 1.01}
+
+    for method in ("central", "richardson"):
+        report = check_gradients(loss, gradient, {"q": q}, epsilon=7e-4, method=method)
+        assert report.verdict == "fail", method
+        assert report.n_kinks == 0
+    # A real kink is still one: |x| at 1e-4 with that step.
+    kink = check_gradients(
+        lambda p: float(np.sum(np.abs(p["x"]))),
+        lambda p: {"x": np.sign(p["x"])},
+        {"x": np.array([1e-4, 0.5, -0.3, 0.7, 1.2, -0.9, 0.4, -1.5])},
+        epsilon=7e-4,
+    )
+    assert kink.n_kinks == 1 and kink.verdict == "pass"

@@ -135,7 +135,9 @@ def check_gradients(
     sample_weight : array-like of shape (n_samples,), default=None
         Passed to ``objective``.
     epsilon : float > 0 or 'auto', default=1e-7
-        The finite-difference step. 'auto' takes, for each block,
+        The finite-difference step, used as given when given. Left at its
+        default, 'central' takes 1e-7 (the lecture's) and the other methods
+        their 'auto' step. 'auto' takes, for each block,
         ``cbrt(u) * max(rms(block), floor)`` with ``u`` the unit round-off of
         the evaluation dtype (``rms(theta)`` for a block of zeros on the fast
         path): the step balancing truncation and round-off error of a central
@@ -146,12 +148,28 @@ def check_gradients(
         (unresolved, or bounded too loosely to see a ``fail_threshold`` error)
         are retried with steps 30 and 1000 times larger, each value taken only
         where it crosses no kink, bounds the error more tightly and agrees with
-        the smaller step's within their bounds.
+        the smaller step's within their bounds. For 'richardson',
+        ``u^(1/5)`` replaces ``cbrt(u)`` (its error is ``O(h^4)``); for
+        'complex', ``1e-20`` (no subtraction, no round-off floor).
+    method : {'central', 'richardson', 'complex'}, default='central'
+        'central': the two-sided difference above, error ``O(eps^2)``.
+        'richardson': ``(4 D(eps/2) - D(eps)) / 3`` from the central
+        differences at ``eps`` and ``eps/2``, error ``O(eps^4)``, four
+        evaluations per entry (a correct float64 gradient reaches about
+        1e-11). 'complex': the complex step ``Im J(theta + i eps e_i) / eps``,
+        exact to round-off (no subtraction), one complex evaluation per
+        entry; the objective must evaluate on complex theta (sk_dlsetup's MLP
+        objective does for every activation and loss, ReLU on the real part's
+        sign; a NumPy function usually does): one that cannot, or that is not
+        complex-analytic, is a ValueError naming 'richardson'. On the MLP fast
+        path 'richardson' combines two of its expansions; 'complex' evaluates
+        the objective itself.
     mode : {'auto', 'full', 'sampled', 'directional'}, default='auto'
         'full' checks every entry; 'sampled' a stratified random sample of
         ``n_entries`` entries in which every block (biases included) has its
-        share; 'directional' ``n_directions`` random unit directions per block
-        (two evaluations each), re-checking a failing block entry by entry so
+        share; 'directional' ``n_directions`` random Gaussian unit directions
+        per block, each row stating its ``detectable_error`` (what the check
+        is sure to catch), re-checking a failing block entry by entry so
         the report still localizes the bug; 'auto' is 'full' up to 300,000
         parameters on the MLP fast path and up to ``n_entries`` parameters
         otherwise, else 'sampled'. The report's ``mode`` says which was used.
@@ -159,6 +177,12 @@ def check_gradients(
         Budget of the 'sampled' mode (at least one entry per block).
     n_directions : int, default=2
         Directions per block of the 'directional' mode.
+    detect : float > 0 or None, default=None
+        Directional mode (implied by 'auto'): as many directions per block
+        (up to 64) as it takes to catch any error ``delta`` of the block's
+        gradient with ``||delta|| / ||g|| >= detect`` with probability 0.999,
+        whatever its direction (see Notes); a note names a block where 64
+        are not enough. With mode 'full' or 'sampled' a ValueError.
     pass_threshold, fail_threshold : float, default=1e-6, 1e-3
         The verdict scale: 'pass' below ``pass_threshold``, 'fail' from
         ``fail_threshold`` on (and when not finite), 'warn' between.
@@ -224,6 +248,15 @@ def check_gradients(
     has the verdict 'unresolved', and a check that resolved nothing is
     'warn'. The report's ``noise`` is the round-off of ``J`` measured once
     with ECnoise (Moré and Wild), for information.
+
+    *What a directional check could miss.* For a unit direction ``u``
+    uniform on the sphere of a block's ``n`` entries, ``(u . delta)^2 /
+    ||delta||^2`` follows Beta(1/2, (n - 1)/2) whatever ``delta`` is; with
+    ``k`` directions the largest projection is at least ``s ||delta||`` with
+    probability 0.999 for ``s^2`` that law's ``0.001^(1/k)`` quantile. Every
+    direction gets its own bound (the bug cannot change it), and the judge's
+    'fail' rules then give the smallest ``||delta||`` caught: the row's
+    ``detectable_error``.
 
     *Fast path.* For sk_dlsetup's MLPs, activations below the perturbed layer
     are cached and each perturbed column's effect on the loss is a function of

@@ -15,7 +15,9 @@ from ._noise import UNIT_ROUNDOFF, estimate_noise
 from ._protocol import scalar_loss
 
 
-def kinks_from_sides(analytic, plus, minus, loss0, step_plus, step_minus, noise):
+def kinks_from_sides(
+    analytic, plus, minus, loss0, step_plus, step_minus, noise, double=None
+):
     """Entries whose central difference is off because they straddle a kink.
 
     At a kink between ``theta`` and one of ``theta ± eps e``, the one-sided
@@ -37,6 +39,13 @@ def kinks_from_sides(analytic, plus, minus, loss0, step_plus, step_minus, noise)
         The steps actually taken on each side.
     noise : float
         Round-off noise of one evaluation of ``J``.
+    double : ndarray of shape (m,) or None, default=None
+        ``J(theta + 2 eps e)`` where it was evaluated (NaN elsewhere). There,
+        a kink must also show as a slope change that the curvature next to it
+        does not explain: a smooth entry's one-sided differences differ by
+        eps times the second derivative, as much as a large step makes them,
+        and a wrong analytic value close to one of them must not pass for a
+        kink.
 
     Returns
     -------
@@ -61,7 +70,17 @@ def kinks_from_sides(analytic, plus, minus, loss0, step_plus, step_minus, noise)
     off = np.abs(central - analytic) > 10.0 * central_noise
     jump = np.abs(forward - backward)
     closest = np.minimum(np.abs(forward - analytic), np.abs(backward - analytic))
-    return off & (jump > 10.0 * one_sided_noise) & (closest <= 0.1 * jump)
+    kinks = off & (jump > 10.0 * one_sided_noise) & (closest <= 0.1 * jump)
+    if double is not None:
+        # Second differences centred on theta and on theta + eps: equal up to
+        # eps^3 times the third derivative for a smooth J, apart by the jump
+        # when a kink lies between.
+        with np.errstate(invalid="ignore"):
+            centred = plus - 2.0 * loss0 + minus
+            beside = double - 2.0 * plus + loss0
+            smooth = np.abs(centred - beside) <= 0.5 * np.abs(centred) + 20.0 * noise
+        kinks &= ~(np.isfinite(double) & smooth)
+    return kinks
 
 
 #: Standard deviations of round-off a bound allows (rounding errors are not
@@ -296,7 +315,7 @@ class PlainFiniteDifferences:
         hook: the one-sided differences then decided that it is a kink, so
         they are no independent re-check).
         """
-        (plus, minus, _), (step_plus, step_minus, _) = values, steps
+        (plus, minus, double), (step_plus, step_minus, _) = values, steps
         bound, typical = bounds
         one_sided = np.full(numeric.size, np.nan)
         if self.signature is not None:
@@ -307,8 +326,9 @@ class PlainFiniteDifferences:
             one_sided[backward] = ((self.loss0 - minus) / step_minus)[backward]
         else:
             kinks = kinks_from_sides(
-                analytic, plus, minus, self.loss0, step_plus, step_minus, typical
-            )
+                analytic, plus, minus, self.loss0, step_plus, step_minus, typical,
+                double,
+            )  # fmt: skip
         return numeric, kinks, bound, one_sided
 
     def entries(self, block, flat, eps, analytic):

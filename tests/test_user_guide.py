@@ -51,7 +51,8 @@ class TolerantChecker(doctest.OutputChecker):
             _NUMBER.sub("#", want), _NUMBER.sub("#", got), optionflags
         ):
             return False
-        return all(_close(float(w), float(g)) for w, g in zip(want_numbers, got_numbers))
+        pairs = zip(want_numbers, got_numbers)
+        return all(_close(float(w), float(g)) for w, g in pairs)
 
 
 def _close(want, got):

@@ -110,3 +110,52 @@ def test_the_checker_compares_with_a_tolerance():
     assert checker.check_output("ratio 2.0\n", "ratio 2.01\n", flags)
     assert not checker.check_output("ratio 2.0\n", "ratio 2.1\n", flags)
     assert not checker.check_output("pass 5\n", "fail 5\n", flags)
+
+
+def _console_blocks(page):
+    """``(commands, shown output)`` of each console block: '$ ' lines are
+    commands, the lines after the last one its output."""
+    text = (PAGES / page).read_text(encoding="utf-8")
+    blocks = re.findall(
+        r"^\.\. code-block:: console\n\n((?:[ ]{3}.*\n|\n)+)", text, flags=re.M
+    )
+    for block in blocks:
+        lines = [line[3:] for line in block.rstrip("\n").split("\n")]
+        commands = [
+            line[2:].split("#")[0].split() for line in lines if line[:2] == "$ "
+        ]
+        last = max(i for i, line in enumerate(lines) if line[:2] == "$ ")
+        yield commands, "\n".join(lines[last + 1 :])
+
+
+@pytest.mark.skipif(not PAGES.is_dir(), reason="docs/user_guide is not here")
+def test_command_line_page():
+    """Every command shown is one the program accepts, and the shown summary
+    of a run is what that run prints (numbers within the tolerance)."""
+    import subprocess
+
+    from sk_dlsetup.__main__ import build_parser
+
+    parser = build_parser()
+    runs = 0
+    for commands, shown in _console_blocks("command_line.rst"):
+        for command in commands:
+            assert command[:3] == ["python", "-m", "sk_dlsetup"] or (
+                command[0] == "sk-dlsetup"
+            ), command
+            arguments = command[3:] if command[0] == "python" else command[1:]
+            parser.parse_args(arguments)
+        if "Summary: what this run showed" not in shown:
+            continue
+        runs += 1
+        completed = subprocess.run(
+            [sys.executable, *commands[-1][1:]],
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        got = completed.stdout[completed.stdout.index("Summary: what this run") :]
+        want = shown[shown.index("Summary: what this run") :]
+        flags = doctest.NORMALIZE_WHITESPACE
+        assert TolerantChecker().check_output(want + "\n", got, flags), got
+    assert runs == 1

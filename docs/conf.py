@@ -31,6 +31,7 @@ version = ".".join(release.split(".")[:2])
 extensions = [
     "sphinx.ext.autodoc",
     "sphinx.ext.autosummary",
+    "sphinx.ext.intersphinx",
     "sphinx.ext.mathjax",
     "sphinx.ext.viewcode",
     "numpydoc",
@@ -88,6 +89,26 @@ def setup(app):
     app.connect("autodoc-process-docstring", _quote_shape_names, priority=100)
     app.connect("autodoc-process-docstring", _unlink_sklearn_refs, priority=100)
 
+
+# -- Links to other projects, offline ---------------------------------------
+# Read from docs/_inventories only (never the network): the build is the same
+# with or without one. ``python docs/_inventories/refresh.py`` updates them.
+_INVENTORIES = {
+    "python": "https://docs.python.org/3/",
+    "numpy": "https://numpy.org/doc/stable/",
+    "scipy": "https://docs.scipy.org/doc/scipy/",
+    "sklearn": "https://scikit-learn.org/stable/",
+    "matplotlib": "https://matplotlib.org/stable/",
+    "torch": "https://pytorch.org/docs/stable/",
+}
+intersphinx_mapping = {
+    name: (url, str(DOCS / "_inventories" / f"{name}.inv"))
+    for name, url in _INVENTORIES.items()
+}
+intersphinx_disabled_reftypes = ["std:doc"]
+
+# -- Math: MathJax served with the pages, not from a CDN ----------------------
+mathjax_path = "mathjax/tex-chtml.js"
 
 # -- HTML ------------------------------------------------------------------
 html_theme = "pydata_sphinx_theme"

@@ -5,6 +5,7 @@ gradient checking of backpropagation.
 """
 
 from .gradcheck import (
+    BlockCheck,
     GradientChecker,
     GradientCheckError,
     GradientCheckReport,
@@ -18,6 +19,7 @@ from .preprocessing import InputNormalizer
 __version__ = "0.1.0.dev0"
 
 __all__ = [
+    "BlockCheck",
     "GradientCheckError",
     "GradientCheckReport",
     "GradientCheckWarning",

@@ -136,6 +136,18 @@ class BlockCheck:
         probability at least 0.999 whatever ``delta``'s direction, given the
         directions used and their error bounds (see the user guide's "How
         accurate is a gradient check?"). NaN for rows checked entry by entry.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sk_dlsetup import check_gradients
+    >>> report = check_gradients(lambda w: float(w @ w), lambda w: 2 * w,
+    ...                          np.array([1.0, -2.0]))
+    >>> row = report.blocks[0]
+    >>> row.name, row.verdict, row.n_checked, row.worst_index in [(0,), (1,)]
+    ('theta', 'pass', 2, True)
+    >>> sorted(row.to_dict())[:4]
+    ['analytic', 'detectable_error', 'difference', 'epsilon']
     """
 
     name: str
@@ -298,6 +310,9 @@ class GradientCheckReport:
         coming from the L2 term (None if the objective cannot tell).
     engine : {'mlp-fast', 'plain'}
         How finite differences were computed.
+    worst_block : str or None
+        The block to look at first: the worst verdict, then the largest
+        difference (None when every block passes or is unresolved).
     method : {'central', 'richardson', 'complex'}
         Which differences: central, Richardson-extrapolated central, or the
         complex step.

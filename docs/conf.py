@@ -114,6 +114,7 @@ mathjax_path = "mathjax/tex-chtml.js"
 html_theme = "pydata_sphinx_theme"
 html_title = f"sk_dlsetup {release}"
 html_static_path = ["_static"]
+html_css_files = ["sk_dlsetup.css"]
 html_theme_options = {
     "navigation_with_keys": False,
     "show_prev_next": False,
@@ -146,6 +147,7 @@ sphinx_gallery_conf = {
     "remove_config_comments": True,
     "show_memory": False,
     "plot_gallery": "True",
+    "image_srcset": ["2x"],  # sharp figures on high-density screens
 }
 
 # -- MyST (the changelog is Markdown) ----------------------------------------

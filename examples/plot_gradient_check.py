@@ -105,7 +105,8 @@ print(f"b1: worst entry {row.worst_index}, analytic / numeric = {row.ratio:.3g}"
 # The bars: every block but ``b1`` agrees within its finite-difference noise
 # (the black ticks, about 1e-8 for this plain numpy objective); ``b1`` stands
 # far above the fail threshold, and its ratio 4 says by how much.
-GradientCheckDisplay.from_report(buggy, name="course net")
+display = GradientCheckDisplay.from_report(buggy, name="course net")
+display.ax_.set_title("A planted bug in db1: only b1 fails, with ratio 4")
 
 # %%
 # A kink is not a bug
@@ -163,7 +164,8 @@ for stage, stage_report in checker.reports_.items():
     print(
         f"{stage:>7}: {stage_report.verdict}, difference {stage_report.difference:.1e}"
     )
-GradientCheckDisplay.from_checker(checker)
+display = GradientCheckDisplay.from_checker(checker)
+display.ax_.set_title("The same network checked at initialization and after training")
 
 
 # %%

@@ -92,6 +92,7 @@ for column, activation in enumerate(activations):
         display.plot(ax=axes[1, column], statistics="dW_norm", name=init)
     axes[0, column].set_title(f"{activation}: activation scale per layer")
     axes[1, column].set_title(f"{activation}: gradient norm per layer")
+fig.suptitle(f"At initialization, {depth} hidden layers: he, xavier, random")
 fig.tight_layout()
 
 # %%
@@ -123,7 +124,10 @@ for (activation, init), net in networks.items():
 # of improvement; where the scale was kept, the network learns.
 # ``record_layer_stats=True`` keeps every layer's gradient norm per epoch,
 # for the next plot.
-fig, axes = plt.subplots(1, 2, figsize=(11, 4), sharey=True)
+fig, axes = plt.subplots(1, 2, figsize=(11, 4.6), sharey=True)
+# Curves that coincide (stuck at log 2) stay visible: each init its own line
+# style, the wider ones drawn first.
+styles = {"he": ("-", 2.0), "xavier": ("--", 3.5), "random": (":", 2.0)}
 for ax, activation in zip(axes, activations):
     for init in inits:
         net = networks[activation, init].set_params(
@@ -132,12 +136,19 @@ for ax, activation in zip(axes, activations):
         with warnings.catch_warnings():  # 30 epochs is short on purpose
             warnings.simplefilter("ignore", ConvergenceWarning)
             net.fit(X, y)
-        ax.plot(net.loss_curve_, label=f"{init}: accuracy {net.score(X, y):.2f}")
+        linestyle, width = styles[init]
+        ax.plot(
+            net.loss_curve_,
+            linestyle=linestyle,
+            linewidth=width,
+            label=f"{init}: accuracy {net.score(X, y):.2f}",
+        )
     ax.set_title(f"{activation}, {depth} hidden layers")
     ax.set_xlabel("epoch")
     ax.set_yscale("log")
-    ax.legend()
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.16), ncol=3, fontsize="small")
 axes[0].set_ylabel("training loss")
+fig.suptitle("Training loss: only the inits that kept the signal's scale learn")
 fig.tight_layout()
 
 # %%
@@ -163,9 +174,10 @@ for ax, activation in zip(axes, activations):
             net, layers=depth + 1, name=init, ax=ax, color=color, linestyle=":"
         )
     ax.set_title(f"{activation}: gradient norm during training")
-    ax.legend(ncol=3, fontsize="small")
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.16), ncol=3, fontsize="small")
 axes[0].set_ylabel("mean mini-batch ||dW[l]||")
 axes[1].set_ylabel("")
+fig.suptitle("First layer (solid) against output layer (dotted), per epoch")
 fig.tight_layout()
 
 # %%
@@ -179,6 +191,7 @@ fig.tight_layout()
 fig, axes = plt.subplots(1, 2, figsize=(11, 4), sharey=True)
 for ax, init in zip(axes, ("he", "xavier")):
     LayerHistoryDisplay.from_estimator(networks["relu", init], name=init, ax=ax)
+fig.suptitle("ReLU: every layer's gradient norm per epoch, coloured by depth")
 fig.tight_layout()
 
 print(f"{'':16}||dW[1]||, ||dW[L]|| in the first epoch;  in the last")

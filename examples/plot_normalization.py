@@ -152,6 +152,7 @@ for name, X_fit, report in [
 ax.set_xlabel("learning rate")
 ax.set_ylabel("cost after 100 steps")
 ax.set_ylim(top=1e12)
+ax.set_title("Gradient descent diverges past 2 / largest eigenvalue (dashed)")
 ax.legend()
 fig.tight_layout()
 

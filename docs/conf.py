@@ -99,6 +99,7 @@ _INVENTORIES = {
     "scipy": "https://docs.scipy.org/doc/scipy/",
     "sklearn": "https://scikit-learn.org/stable/",
     "matplotlib": "https://matplotlib.org/stable/",
+    "joblib": "https://joblib.readthedocs.io/en/stable/",
     "torch": "https://pytorch.org/docs/stable/",
 }
 intersphinx_mapping = {

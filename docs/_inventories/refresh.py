@@ -1,7 +1,7 @@
 """Refresh the intersphinx inventories and MathJax this documentation ships.
 
 The docs build offline: ``conf.py`` reads the inventories of Python, NumPy,
-SciPy, scikit-learn, matplotlib and PyTorch from this folder (never from the
+SciPy, scikit-learn, matplotlib, joblib and PyTorch from this folder (never from the
 network), and MathJax from ``docs/_static/mathjax``. Run
 
     python docs/_inventories/refresh.py            # inventories
@@ -75,6 +75,8 @@ PROJECTS = {
             "sklearn.utils",
             "sklearn.utils.validation",
             "sklearn.exceptions",
+            "sklearn.multioutput",
+            "sklearn.callback",
         ],
         lambda module, name: f"modules/generated/{module}.{name}.html#{module}.{name}",
     ),
@@ -87,6 +89,11 @@ PROJECTS = {
             "matplotlib.lines",
         ],
         lambda module, name: f"api/_as_gen/{module}.{name}.html#{module}.{name}",
+    ),
+    "joblib": (
+        "https://joblib.readthedocs.io/en/stable/",
+        ["joblib"],
+        lambda module, name: f"generated/{module}.{name}.html#{module}.{name}",
     ),
     "torch": (
         "https://pytorch.org/docs/stable/",

@@ -6,8 +6,9 @@ a changed result fails here instead of going stale on the page while BLAS
 differences in the last digits do not: numbers at or above 1e-6 within 2 %
 (or 1e-12 absolute), smaller ones (round-off-sized differences) within a
 factor of 10. An example that needs a library CI does not install (torch,
-JAX, skops, distributed, rich, scikit-learn's callbacks) is skipped where that
-library is missing; any other example always runs.
+JAX, skops, distributed, scikit-learn's callbacks, matplotlib) is skipped
+where that library is missing, with the rest of its page (which builds on
+it); pages put such examples last. Any other example always runs.
 """
 
 import doctest
@@ -73,12 +74,19 @@ def test_user_guide_page(page, tmp_path, monkeypatch):
     monkeypatch.setenv("MPLBACKEND", "Agg")
     text = page.read_text(encoding="utf-8")
     test = doctest.DocTestParser().get_doctest(text, {}, page.stem, str(page), 0)
+    skipping = False
     for example in test.examples:
-        for module, name in OPTIONAL.items():
-            if re.search(rf"\b{re.escape(module)}\b", example.source) and not (
-                _available(name)
-            ):
-                example.options[doctest.SKIP] = True
+        # An example that needs a missing library is skipped, and so is every
+        # example after it on the page: they build on what it defined.
+        skipping = skipping or any(
+            re.search(rf"\b{re.escape(module)}\b", example.source)
+            and not _available(name)
+            for module, name in OPTIONAL.items()
+        )
+        if skipping:
+            example.options[doctest.SKIP] = True
+    if test.examples and all(e.options.get(doctest.SKIP) for e in test.examples):
+        pytest.skip(f"{page.name} needs a library that is not installed")
     flags = doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE
     runner = doctest.DocTestRunner(checker=TolerantChecker(), optionflags=flags)
     output = []

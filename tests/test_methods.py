@@ -255,3 +255,25 @@ def test_torch_model_complex_step():
     objective = torch_objective(model, torch.nn.MSELoss(), X, y)
     with pytest.raises(ValueError, match="method='richardson'"):
         check_gradients(objective, method="complex")
+
+
+def test_complex_step_reports_a_bug_next_to_relu_kinks():
+    """A ReLU network with zero biases has pre-activations exactly at the kink;
+    a bug in that block is a 'fail', not taken for a non-analytic loss."""
+    rng = np.random.RandomState(0)
+    X, y = rng.randn(30, 4), rng.randint(0, 3, 30)
+    X[:5] = 0.0  # rows whose hidden pre-activations are the zero biases: kinks
+    model = MLPFromScratch((6,), activation="relu", random_state=0).initialize(X, y)
+    objective = model.objective(X, y)
+    b1 = objective.blocks[1][1]
+
+    class Bug:
+        theta0, blocks, loss = objective.theta0, objective.blocks, objective.loss
+
+        def gradient(self, theta):
+            grad = objective.gradient(theta)
+            grad[b1] *= 1.01
+            return grad
+
+    report = check_gradients(Bug(), method="complex")
+    assert report.verdict == "fail" and report.worst_block == "b1"

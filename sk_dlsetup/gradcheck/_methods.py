@@ -150,26 +150,44 @@ class PlainComplexStep(PlainFiniteDifferences):
         """Complex steps that disagree with backprop are compared with a
         central difference: a function that is not complex-analytic (``abs``,
         ``np.real``, conjugation) gives complex steps that are plain wrong,
-        and a correct gradient must not be called 'fail' for it."""
+        and a correct gradient must not be called 'fail' for it.
+
+        At a ReLU kink the complex step is one side's slope, so agreeing with
+        either one-sided difference is consistent; and a function that is not
+        analytic is wrong almost everywhere, so it takes most of the sample to
+        disagree. A real bug next to kinks is reported, not turned into an
+        error.
+        """
         h = float(np.cbrt(self.unit_roundoff))
         sigma = max(self.noise, self.unit_roundoff * abs(self.loss0))
+        inconsistent = []
         for m, value, own in zip(where, numeric, bound):
             multiple = h / perturb(m, 1j)[1]  # perturb moves theta by multiple * eps
             theta_plus, step_plus = perturb(m, multiple)
             theta_minus, step_minus = perturb(m, -multiple)
-            central = (
-                scalar_loss(self.objective.loss(theta_plus))
-                - scalar_loss(self.objective.loss(theta_minus))
-            ) / (step_plus + step_minus)
+            plus = scalar_loss(self.objective.loss(theta_plus))
+            minus = scalar_loss(self.objective.loss(theta_minus))
+            central = (plus - minus) / (step_plus + step_minus)
+            # At a kink the complex step is one side's slope: either one-sided
+            # difference agreeing is consistent too.
+            sides = (
+                central,
+                (plus - self.loss0) / step_plus,
+                (self.loss0 - minus) / step_minus,
+            )
             tolerance = 1e-3 * (abs(central) + abs(value)) + own
-            tolerance += 10.0 * sigma / min(step_plus, step_minus)
-            if abs(central - value) > tolerance:
-                raise ValueError(
-                    f"the complex step ({value:.6g}) and a central difference "
-                    f"({central:.6g}) disagree: the loss is not complex-analytic "
-                    f"(abs, np.real, a conjugate, a comparison on complex values?), "
-                    f"so its complex step is not a derivative; {_USE_RICHARDSON}."
-                )
+            tolerance += 20.0 * sigma / min(step_plus, step_minus)
+            if min(abs(side - value) for side in sides) > tolerance:
+                inconsistent.append((value, central))
+        if inconsistent and 2 * len(inconsistent) > len(where):
+            value, central = inconsistent[0]
+            raise ValueError(
+                f"the complex step ({value:.6g}) and a central difference "
+                f"({central:.6g}) disagree at {len(inconsistent)} of "
+                f"{len(where)} entries: the loss is not complex-analytic (abs, "
+                f"np.real, a conjugate, a comparison on complex values?), so its "
+                f"complex step is not a derivative; {_USE_RICHARDSON}."
+            )
 
 
 def complex_loss(value):

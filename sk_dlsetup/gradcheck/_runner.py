@@ -112,30 +112,30 @@ class Runner:
         gradient = self.grad[sl]
         count = 1 if settings.detect is not None else settings.n_directions
         D = gaussian_directions(self.rng, count, size)
-        numbers = self.engine.directions(b, D, eps, D @ gradient)
+        analytic = D @ gradient
+        numbers = self.engine.directions(b, D, eps, analytic)
         norm = float(np.linalg.norm(gradient))
-
-        def detectable():
-            return detectable_error(
-                numbers[0], D @ gradient, numbers[2], norm, size, settings
-            )
-
-        while settings.detect is not None and detectable() > settings.detect:
-            if D.shape[0] >= min(MAX_DIRECTIONS, size):
+        caught = detectable_error(
+            numbers[0], analytic, numbers[2], norm, size, settings
+        )
+        while settings.detect is not None and caught > settings.detect:
+            if analytic.size >= min(MAX_DIRECTIONS, size):
                 self.judge.notes.append(
                     f"{name}: detect={settings.detect:g} needs more than "
-                    f"{D.shape[0]} directions; this check catches errors of "
-                    f"{detectable():.2g} of the gradient norm (see the row's "
+                    f"{analytic.size} directions; this check catches errors of "
+                    f"{caught:.2g} of the gradient norm (see the row's "
                     f"detectable_error), or check it with mode='full'."
                 )
                 break
             extra = gaussian_directions(self.rng, 1, size)
             more = self.engine.directions(b, extra, eps, extra @ gradient)
-            D = np.vstack([D, extra])
+            analytic = np.concatenate([analytic, extra @ gradient])
             numbers = tuple(np.concatenate(pair) for pair in zip(numbers, more))
-        analytic = D @ gradient
+            caught = detectable_error(
+                numbers[0], analytic, numbers[2], norm, size, settings
+            )
         row = self.judge.row(block, "directional", eps, None, analytic, *numbers, False)
-        row = replace(row, detectable_error=detectable())
+        row = replace(row, detectable_error=caught)
         if row.verdict != "fail":
             return row
         self.judge.collected.pop()
